@@ -1,0 +1,128 @@
+// Command pivotd is pivot's daemon: it loads a HAProxy-style TCP
+// configuration and relays connections from its frontends to its backends
+// until it is told to stop.
+//
+//	pivotd -f /etc/pivot/pivot.cfg          run
+//	pivotd -c -f /etc/pivot/pivot.cfg       check the configuration and exit
+//
+// Signals: SIGTERM and SIGINT stop at once; SIGUSR1 stops accepting and
+// waits for running sessions (at most `hard-stop-after`).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"pivot/core"
+	"pivot/core/config"
+	"pivot/core/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	app := &cli.App{
+		Name:      "pivotd",
+		Usage:     "TCP load balancer daemon, compatible with HAProxy's TCP configuration",
+		Version:   version,
+		UsageText: "pivotd -f CONFIG [-f CONFIG ...] [-c] [-p PIDFILE]",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "f", Usage: "configuration file or directory (repeatable, read in order)", Required: true},
+			&cli.BoolFlag{Name: "c", Usage: "check the configuration, report every error, and exit"},
+			&cli.BoolFlag{Name: "q", Usage: "quiet: print nothing when the configuration is valid (with -c)"},
+			&cli.StringFlag{Name: "p", Usage: "write the process id to this file (overrides global pidfile)"},
+		},
+		HideHelpCommand: true,
+		Action:          run,
+		ExitErrHandler: func(c *cli.Context, err error) {
+			if err == nil {
+				return
+			}
+			var ec cli.ExitCoder
+			if errors.As(err, &ec) {
+				if msg := err.Error(); msg != "" {
+					fmt.Fprintln(os.Stderr, msg)
+				}
+				os.Exit(ec.ExitCode())
+			}
+			fmt.Fprintln(os.Stderr, "pivotd:", err)
+			os.Exit(2)
+		},
+	}
+	app.Run(os.Args)
+}
+
+func run(c *cli.Context) error {
+	pid := os.Getpid()
+	diag := logging.Diag(os.Stderr, pid)
+	cfg, err := config.Load(c.StringSlice("f"))
+	if err != nil {
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				diag.Alert(e.Error())
+			}
+			return cli.Exit(fmt.Sprintf("pivotd: %d error(s) in the configuration", len(list)), 1)
+		}
+		diag.Alert(err.Error())
+		return cli.Exit("", 1)
+	}
+	if c.Bool("c") {
+		if !c.Bool("q") {
+			fmt.Println("Configuration file is valid")
+		}
+		return nil
+	}
+
+	// Signals are caught before anything starts, so that a signal during
+	// start-up is not lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+
+	engine, err := core.New(cfg, core.Options{PID: pid})
+	if err != nil {
+		diag.Alert(err.Error())
+		return cli.Exit("", 1)
+	}
+	if err := engine.Start(); err != nil {
+		diag.Alert(err.Error())
+		engine.Stop()
+		return cli.Exit("", 1)
+	}
+	pidfile := c.String("p")
+	if pidfile == "" {
+		pidfile = cfg.Global.PidFile
+	}
+	if pidfile != "" {
+		if err := os.WriteFile(pidfile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+			diag.Alert(fmt.Sprintf("cannot write pidfile: %v", err))
+			engine.Stop()
+			return cli.Exit("", 1)
+		}
+		defer os.Remove(pidfile)
+	}
+	diag.Notice(fmt.Sprintf("pivotd %s started with %d proxies", version, len(cfg.Proxies)))
+
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGUSR1:
+			diag.Notice("soft stop: no longer accepting, waiting for running sessions")
+			if cut := engine.SoftStop(cfg.Global.HardStopAfter); cut > 0 {
+				diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
+			}
+		default:
+			diag.Notice(fmt.Sprintf("%v received: stopping", sig))
+			engine.Stop()
+		}
+		diag.Notice("stopped")
+		return nil
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package core
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"pivot/core/config"
+	"pivot/core/logging"
+)
+
+// This file is the API through which the admin socket changes a running
+// configuration. Each call validates first and changes nothing when it
+// refuses; each change takes effect for the very next connection.
+
+// Frontend finds a frontend by name.
+func (c *Core) Frontend(name string) (*Frontend, error) {
+	if f := c.frontends[name]; f != nil {
+		return f, nil
+	}
+	return nil, &NotFoundError{Kind: "frontend", Name: name}
+}
+
+// Backend finds a backend by name.
+func (c *Core) Backend(name string) (*Backend, error) {
+	if b := c.backends[name]; b != nil {
+		return b, nil
+	}
+	return nil, &NotFoundError{Kind: "backend", Name: name}
+}
+
+// withServer runs fn with the backend's lock held and the named server.
+func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server, now time.Time) error) error {
+	b, err := c.Backend(backend)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.serverLocked(server)
+	if s == nil {
+		return &NotFoundError{Kind: "server", Backend: backend, Name: server}
+	}
+	return fn(b, s, time.Now())
+}
+
+// SetServerState sets the operator's admin state of a server: ready
+// clears the operator's maintenance and drain, drain sets drain (and
+// clears maintenance), maint sets maintenance (and clears drain), as
+// HAProxy's `set server ... state` does.
+func (c *Core) SetServerState(backend, server string, st AdminState) error {
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		next := s.admin
+		forced := AdminForcedMaint | AdminConfigMaint | AdminForcedDrain
+		switch st {
+		case StateReady:
+			next &^= forced
+		case StateDrain:
+			next = next&^(AdminForcedMaint|AdminConfigMaint) | AdminForcedDrain
+		case StateMaint:
+			next = next&^AdminForcedDrain | AdminForcedMaint
+		default:
+			return refuse(ErrBadValue, "state %d", int(st))
+		}
+		b.setAdminLocked(s, next, byOperator, now)
+		return nil
+	})
+}
+
+// SetServerWeight sets a server's weight, absolute (0..256) or as a
+// percentage of its initial weight (clamped to 256). A static-rr backend
+// only takes 0% and 100%.
+func (c *Core) SetServerWeight(backend, server string, value int, percent bool) error {
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		w := value
+		if percent {
+			if value < 0 {
+				return ErrWeightNegative
+			}
+			w = min(s.initial.Weight*value/100, config.MaxWeight)
+		} else if value < 0 || value > config.MaxWeight {
+			return ErrWeightRange
+		}
+		if b.algo.static() && w != 0 && w != s.initial.Weight {
+			return ErrStaticWeight
+		}
+		if w == s.uweight {
+			return nil
+		}
+		s.uweight = w
+		b.publishLocked(now)
+		return nil
+	})
+}
+
+// ServerWeight returns a server's current (user) and initial weights.
+func (c *Core) ServerWeight(backend, server string) (cur, initial int, err error) {
+	err = c.withServer(backend, server, func(_ *Backend, s *Server, _ time.Time) error {
+		cur, initial = s.uweight, s.initial.Weight
+		return nil
+	})
+	return cur, initial, err
+}
+
+// AddrChange describes what SetServerAddr changed, for HAProxy's reply.
+type AddrChange struct {
+	OldHost, NewHost string
+	OldPort, NewPort int
+}
+
+// SetServerAddr points new connections of a server at another address
+// and, when port > 0, another port. Running sessions stay where they are.
+func (c *Core) SetServerAddr(backend, server, host string, port int) (AddrChange, error) {
+	var ch AddrChange
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return ch, refuse(ErrBadValue, "address %q is not an IPv4 or IPv6 address", host)
+	}
+	if port < 0 || port > 65535 {
+		return ch, refuse(ErrBadValue, "port %d is out of range 1-65535", port)
+	}
+	err = c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		old := s.addr.Load()
+		ch = AddrChange{OldHost: old.host, NewHost: ip.String(), OldPort: old.port, NewPort: old.port}
+		if port > 0 {
+			ch.NewPort = port
+		}
+		s.addr.Store(newServerAddr(ip.String(), ip.Unmap(), ch.NewPort))
+		return nil
+	})
+	return ch, err
+}
+
+// SetServerHealth forces a server's operational state, as if checks had
+// found it so: up (full health), stopping (NOLB) or down (health 0).
+func (c *Core) SetServerHealth(backend, server string, h Health) error {
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		switch h {
+		case HealthUp:
+			s.check.health = s.check.full()
+			b.setOpLocked(s, OpRunning, byOperator, "changed from CLI", now)
+		case HealthStopping:
+			s.check.health = s.check.full()
+			b.setOpLocked(s, OpStopping, byOperator, "changed from CLI", now)
+		case HealthDown:
+			s.check.health = 0
+			b.setOpLocked(s, OpStopped, byOperator, "changed from CLI", now)
+		default:
+			return refuse(ErrBadValue, "health %d", int(h))
+		}
+		return nil
+	})
+}
+
+// SetServerAgent forces the agent's verdict on a server. pivot has no
+// agent checks yet, so it refuses as HAProxy does for a server without
+// one.
+func (c *Core) SetServerAgent(backend, server string, up bool) error {
+	return c.withServer(backend, server, func(*Backend, *Server, time.Time) error {
+		return ErrNoAgent
+	})
+}
+
+// SetServerCheckEnabled enables or disables a server's health checks
+// (`enable|disable health`). Disabling keeps the current operational
+// state; enabling resumes checking at once.
+func (c *Core) SetServerCheckEnabled(backend, server string, on bool) error {
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.check.configured {
+			return ErrNoCheck
+		}
+		if s.check.enabled == on {
+			return nil
+		}
+		s.check.enabled = on
+		if on {
+			b.core.startCheckLocked(s)
+			s.check.wake()
+		}
+		b.publishLocked(now)
+		return nil
+	})
+}
+
+// SetServerCheckAddr sends a server's checks to another address and,
+// when port > 0, port.
+func (c *Core) SetServerCheckAddr(backend, server, host string, port int) error {
+	if _, err := netip.ParseAddr(host); err != nil {
+		return refuse(ErrBadValue, "check address %q is not an IPv4 or IPv6 address", host)
+	}
+	if port < 0 || port > 65535 {
+		return refuse(ErrBadValue, "check port %d is out of range 1-65535", port)
+	}
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.check.configured {
+			return ErrNoCheck
+		}
+		s.check.addr = host
+		if port > 0 {
+			s.check.port = port
+		}
+		return nil
+	})
+}
+
+// SetServerCheckPort sends a server's checks to another port.
+func (c *Core) SetServerCheckPort(backend, server string, port int) error {
+	if port < 1 || port > 65535 {
+		return refuse(ErrBadValue, "check port %d is out of range 1-65535", port)
+	}
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.check.configured {
+			return ErrNoCheck
+		}
+		s.check.port = port
+		return nil
+	})
+}
+
+// SetServerMaxconn changes a server's connection limit (0: unlimited);
+// connections queued for it are let in at once when it grows.
+func (c *Core) SetServerMaxconn(backend, server string, n int) error {
+	if n < 0 {
+		return refuse(ErrBadValue, "maxconn %d is negative", n)
+	}
+	err := c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		s.cfgMaxconn = n
+		b.publishLocked(now)
+		return nil
+	})
+	return err
+}
+
+// AddServer adds a server to a backend at runtime. As in HAProxy it
+// starts in maintenance, with its health check (if any) disabled until
+// `enable health`; `set server ... state ready` puts it in service.
+func (c *Core) AddServer(backend string, sc config.Server) error {
+	b, err := c.Backend(backend)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.serverLocked(sc.Name) != nil {
+		return refuse(ErrServerExists, "backend %q: server %q", backend, sc.Name)
+	}
+	if sc.ID == 0 {
+		b.nextID++
+		sc.ID = b.nextID
+	} else if slices.ContainsFunc(b.servers, func(s *Server) bool { return s.id == sc.ID }) {
+		return refuse(ErrServerExists, "backend %q: server id %d", backend, sc.ID)
+	}
+	now := time.Now()
+	s, err := b.newServerLocked(sc, true, now)
+	if err != nil {
+		return err
+	}
+	b.nextID = max(b.nextID, s.id)
+	b.servers = append(b.servers, s)
+	if s.check.configured {
+		c.startCheckLocked(s)
+	}
+	b.publishLocked(now)
+	return nil
+}
+
+// DelServer removes a server that is in maintenance and has no session
+// and nothing queued; otherwise it refuses and says why.
+func (c *Core) DelServer(backend, server string) error {
+	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.admin.Maint() {
+			return refuse(ErrNotInMaint, "backend %q: server %q", backend, server)
+		}
+		if n := s.cnt.Cur.Load(); n > 0 {
+			return refuse(ErrHasSessions, "backend %q: server %q has %d sessions", backend, server, n)
+		}
+		s.deleted = true
+		if s.check.stop != nil {
+			s.check.stop()
+		}
+		b.servers = slices.DeleteFunc(b.servers, func(x *Server) bool { return x == s })
+		b.publishLocked(now)
+		return nil
+	})
+}
+
+// ShutdownServerSessions cuts every session of a server and returns how
+// many there were.
+func (c *Core) ShutdownServerSessions(backend, server string) (int, error) {
+	var srv *Server
+	err := c.withServer(backend, server, func(_ *Backend, s *Server, _ time.Time) error {
+		srv = s
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return srv.sessions.shutdown(termKilled), nil
+}
+
+// ShutdownSession cuts one session by id.
+func (c *Core) ShutdownSession(id uint64) error {
+	c.sessions.mu.Lock()
+	var target *session
+	for s := range c.sessions.m {
+		if s.id == id {
+			target = s
+			break
+		}
+	}
+	c.sessions.mu.Unlock()
+	if target == nil {
+		return &NotFoundError{Kind: "session", Name: strconv.FormatUint(id, 10)}
+	}
+	target.kill(termKilled)
+	return nil
+}
+
+// SetFrontendState opens a frontend (`enable frontend`), pauses it
+// (`disable frontend`: its sockets close, clients are refused) or stops
+// it for good (`shutdown frontend`). Running sessions are not touched.
+func (c *Core) SetFrontendState(name string, st FrontendState) error {
+	f, err := c.Frontend(name)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state == st {
+		return nil
+	}
+	if f.state == FrontendStopped {
+		return refuse(ErrFrontendStopped, "frontend %q", name)
+	}
+	switch st {
+	case FrontendOpen:
+		if err := f.openLocked(); err != nil {
+			return err
+		}
+		f.log.Log(logging.Notice, "Resumed frontend "+name+".")
+		c.diag.Notice("Resumed frontend " + name + ".")
+	case FrontendPaused:
+		f.closeAllLocked()
+		f.log.Log(logging.Notice, "Paused frontend "+name+".")
+		c.diag.Notice("Paused frontend " + name + ".")
+	case FrontendStopped:
+		f.closeAllLocked()
+		msg := fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", name, f.cnt.Tot.Load(), f.backend.cnt.Tot.Load())
+		f.log.Log(logging.Notice, msg)
+		c.diag.Warning(msg)
+	default:
+		return refuse(ErrBadValue, "frontend state %d", int(st))
+	}
+	f.state = st
+	return nil
+}
+
+// SetFrontendMaxconn changes a frontend's connection limit (at least 1;
+// never more than the global one). A listener waiting on the old limit
+// resumes at once.
+func (c *Core) SetFrontendMaxconn(name string, n int) error {
+	f, err := c.Frontend(name)
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return refuse(ErrBadValue, "frontend %q: maxconn %d: must be at least 1", name, n)
+	}
+	f.slots.setLimit(n)
+	return nil
+}
+
+// SetGlobalMaxconn changes the process-wide connection limit (at least 1).
+func (c *Core) SetGlobalMaxconn(n int) error {
+	if n < 1 {
+		return refuse(ErrBadValue, "global maxconn %d: must be at least 1", n)
+	}
+	c.global.setLimit(n)
+	return nil
+}
+
+// SetGlobalRateLimit caps new connections per second over the process;
+// zero removes the cap.
+func (c *Core) SetGlobalRateLimit(n int) error {
+	if n < 0 {
+		return refuse(ErrBadValue, "rate limit %d is negative", n)
+	}
+	c.rateLimit.Store(int64(n))
+	return nil
+}
+
+// ClearCounters resets maxima and rates (`clear counters`) or, with all,
+// every counter (`clear counters all`).
+func (c *Core) ClearCounters(all bool) {
+	for _, p := range c.proxies {
+		if f := p.fe; f != nil {
+			f.cnt.clear(all)
+			f.mu.Lock()
+			for _, l := range f.listeners {
+				l.cnt.clear(all)
+			}
+			f.mu.Unlock()
+		}
+		if b := p.be; b != nil {
+			b.cnt.clear(all)
+			b.mu.Lock()
+			for _, s := range b.servers {
+				s.cnt.clear(all)
+				if all {
+					s.check.failed = 0
+					s.chkDown = 0
+				}
+			}
+			if all {
+				b.chkDown = 0
+			}
+			b.mu.Unlock()
+		}
+	}
+}

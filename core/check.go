@@ -1,0 +1,228 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode"
+)
+
+// checkState is a server's health check: its settings, the health
+// counter HAProxy keeps (0 .. rise+fall-1) and the last result. Guarded by
+// the backend's mu, except wakeCh.
+type checkState struct {
+	configured bool // the server line says `check`
+	enabled    bool // configured and not `disable health`
+	rise, fall int
+	health     int
+	inter      time.Duration
+	fastInter  time.Duration
+	downInter  time.Duration
+	port       int    // check port; 0 = the server's
+	addr       string // check address; "" = the server's
+
+	status   CheckStatus
+	info     string // last_chk: free text detail of the last result
+	duration time.Duration
+	running  bool
+	paused   bool // waiting for a wake: disabled, or the server is in maint
+	failed   int64 // chkfail: failures counted while health > 0
+	last     time.Time
+
+	wakeCh chan struct{} // nudges a paused loop; never closed
+	stop   context.CancelFunc
+}
+
+// wake tells the check loop to look at the server again (it may have
+// left maintenance or had its check re-enabled).
+func (c *checkState) wake() {
+	if c.wakeCh == nil {
+		return
+	}
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// full is the health counter's maximum: up and at full health.
+func (c *checkState) full() int { return c.rise + c.fall - 1 }
+
+// intervalLocked is the delay before the next check, as HAProxy chooses
+// it: inter at full health, downinter when fully down, fastinter in
+// between.
+func (s *Server) intervalLocked() time.Duration {
+	c := &s.check
+	switch {
+	case c.health == c.full():
+		return c.inter
+	case s.op == OpStopped && c.health == 0:
+		return c.downInter
+	}
+	return c.fastInter
+}
+
+// checkLoop runs the health checks of one server until ctx ends. It is
+// the only goroutine that checks this server, and it never holds b.mu
+// while it waits on the network.
+func checkLoop(ctx context.Context, s *Server) {
+	b := s.b
+	b.mu.Lock()
+	first := s.check.inter
+	wake := s.check.wakeCh
+	b.mu.Unlock()
+	// Spread the first checks of all servers over one interval.
+	timer := time.NewTimer(rand.N(first) + time.Millisecond)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-wake:
+			// Only a paused check restarts at once (leaving maintenance
+			// resumes checks immediately); otherwise keep the schedule.
+			b.mu.Lock()
+			resume := s.check.paused
+			b.mu.Unlock()
+			if !resume {
+				continue
+			}
+		}
+		b.mu.Lock()
+		if !s.check.enabled || s.admin.Maint() || s.deleted {
+			s.check.paused = true
+			b.mu.Unlock()
+			continue // wait for a wake
+		}
+		s.check.paused = false
+		s.check.running = true
+		target := s.checkTargetLocked()
+		timeout := b.core.checkTimeout(b.cfg, s.check.inter)
+		b.mu.Unlock()
+
+		status, info, took := tcpCheck(ctx, target, timeout)
+		if ctx.Err() != nil {
+			return
+		}
+
+		b.mu.Lock()
+		s.check.running = false
+		b.checkResultLocked(s, status, info, took, time.Now())
+		next := jitter(s.intervalLocked())
+		b.mu.Unlock()
+		timer.Reset(next)
+	}
+}
+
+// jitter spreads checks by ±1/32 of their interval so that servers
+// checked at the same rate do not stay in lockstep.
+func jitter(d time.Duration) time.Duration {
+	if d < 32 {
+		return d
+	}
+	return d - d/32 + rand.N(d/16)
+}
+
+// checkTargetLocked is where the check connects: `addr` and `port` when
+// set, else the server's own address.
+func (s *Server) checkTargetLocked() string {
+	a := s.addr.Load()
+	host := a.ip.String()
+	if !a.ip.IsValid() {
+		host = a.host
+	}
+	if s.check.addr != "" {
+		host = s.check.addr
+	}
+	port := a.port
+	if s.check.port != 0 {
+		port = s.check.port
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// tcpCheck connects to target and reports HAProxy's result code, the
+// detail text for last_chk, and how long it took.
+func tcpCheck(ctx context.Context, target string, timeout time.Duration) (CheckStatus, string, time.Duration) {
+	start := time.Now()
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", target)
+	took := time.Since(start)
+	if err == nil {
+		c.Close()
+		return CheckL4OK, "", took
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
+		return CheckL4Tout, "", took
+	case errors.As(err, &errno):
+		return CheckL4Con, strerror(errno), took
+	}
+	return CheckSockErr, err.Error(), took
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// strerror words an errno as C's strerror does ("Connection refused"),
+// which is what HAProxy shows in last_chk.
+func strerror(e syscall.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// checkResultLocked records a check result and moves the health counter
+// the way HAProxy does: a success climbs one step and jumps to full
+// health on reaching rise; a failure (counted only while health > 0)
+// drops one step and falls to 0 below rise. Reaching rise brings a down
+// server up; reaching 0 takes an up server down. b.mu must be held.
+func (b *Backend) checkResultLocked(s *Server, status CheckStatus, info string, took time.Duration, now time.Time) {
+	c := &s.check
+	c.status, c.info, c.duration, c.last = status, info, took, now
+	if status.Passed() {
+		if c.health < c.full() {
+			c.health++
+			if c.health >= c.rise {
+				c.health = c.full()
+			}
+		}
+	} else if c.health > 0 {
+		c.failed++
+		c.health--
+		if c.health < c.rise {
+			c.health = 0
+		}
+	}
+	reason := checkReason(status, info, took)
+	switch {
+	case c.health >= c.rise && s.op == OpStopped:
+		b.setOpLocked(s, OpRunning, byCheck, reason, now)
+	case c.health == 0 && s.op != OpStopped:
+		b.setOpLocked(s, OpStopped, byCheck, reason, now)
+	}
+}
+
+// checkReason words a check result for the UP/DOWN log line:
+// `reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms`.
+func checkReason(status CheckStatus, info string, took time.Duration) string {
+	r := "reason: " + status.Desc()
+	if info != "" {
+		r += fmt.Sprintf(", info: %q", info)
+	}
+	return r + fmt.Sprintf(", check duration: %dms", took.Milliseconds())
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// serverKeyword is one keyword of a server or default-server line.
+type serverKeyword struct {
+	arg  bool // takes a value
+	dflt bool // allowed on default-server
+	set  func(s *Server, v string) error
+}
+
+// serverKeywords are the server options pivot implements.
+var serverKeywords = map[string]serverKeyword{
+	"check":     {false, true, func(s *Server, _ string) error { s.Check = true; return nil }},
+	"no-check":  {false, true, func(s *Server, _ string) error { s.Check = false; return nil }},
+	"inter":     {true, true, setTime(func(s *Server) *time.Duration { return &s.Inter }, true)},
+	"fastinter": {true, true, setTime(func(s *Server) *time.Duration { return &s.FastInter }, true)},
+	"downinter": {true, true, setTime(func(s *Server) *time.Duration { return &s.DownInter }, true)},
+	"slowstart": {true, true, setTime(func(s *Server) *time.Duration { return &s.SlowStart }, false)},
+	"rise":      {true, true, setInt(func(s *Server) *int { return &s.Rise }, 1, maxInt)},
+	"fall":      {true, true, setInt(func(s *Server) *int { return &s.Fall }, 1, maxInt)},
+	"weight":    {true, true, setInt(func(s *Server) *int { return &s.Weight }, 0, MaxWeight)},
+	"maxconn":   {true, true, setInt(func(s *Server) *int { return &s.MaxConn }, 0, maxInt)},
+	"maxqueue":  {true, true, setInt(func(s *Server) *int { return &s.MaxQueue }, 0, maxInt)},
+	"id":        {true, false, setInt(func(s *Server) *int { return &s.ID }, 1, maxInt)},
+	"port": {true, true, func(s *Server, v string) error {
+		p, err := parsePort(v, 1)
+		s.CheckPort = p
+		return err
+	}},
+	"addr": {true, true, func(s *Server, v string) error {
+		if _, err := parseIP(v); err != nil {
+			return fmt.Errorf("%q is not an IP address", v)
+		}
+		s.CheckAddr = v
+		return nil
+	}},
+	"backup":   {false, true, func(s *Server, _ string) error { s.Backup = true; return nil }},
+	"disabled": {false, true, func(s *Server, _ string) error { s.Disabled = true; return nil }},
+	"enabled":  {false, true, func(s *Server, _ string) error { s.Disabled = false; return nil }},
+	"on-marked-down": {true, true, func(s *Server, v string) error {
+		if v != "shutdown-sessions" {
+			return fmt.Errorf("unknown action %q (pivot supports shutdown-sessions)", v)
+		}
+		s.OnMarkedDownShutdown = true
+		return nil
+	}},
+	"on-marked-up": {true, true, func(s *Server, v string) error {
+		if v != "shutdown-backup-sessions" {
+			return fmt.Errorf("unknown action %q (pivot supports shutdown-backup-sessions)", v)
+		}
+		s.OnMarkedUpShutdownBackup = true
+		return nil
+	}},
+}
+
+func setInt(field func(*Server) *int, lo, hi int) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		n, err := parseInt(v, lo, hi)
+		*field(s) = n
+		return err
+	}
+}
+
+func setTime(field func(*Server) *time.Duration, positive bool) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		d, err := parseTime(v)
+		if err == nil && positive && d == 0 {
+			err = fmt.Errorf("time must be above zero, got %q", v)
+		}
+		*field(s) = d
+		return err
+	}
+}
+
+// applyServerKeywords applies the options of a server or default-server
+// line to s; report names the line in errors.
+func applyServerKeywords(s *Server, args []string, isDefault bool, report func(format string, a ...any)) {
+	for i := 0; i < len(args); i++ {
+		kw := args[i]
+		k, ok := serverKeywords[kw]
+		switch {
+		case !ok:
+			report("unknown server keyword %q", kw)
+			continue
+		case isDefault && !k.dflt:
+			report("%s is not allowed on default-server", kw)
+			continue
+		}
+		v := ""
+		if k.arg {
+			if i+1 >= len(args) {
+				report("%s: missing value", kw)
+				return
+			}
+			i++
+			v = args[i]
+		}
+		if err := k.set(s, v); err != nil {
+			report("%s: %s", kw, err)
+		}
+	}
+}
+
+// parseServer reads `server NAME ADDR [options]`, starting from what
+// default-server lines set.
+func parseServer(c *lineCtx, args []string) {
+	if !c.nargs(args, 2, -1) {
+		return
+	}
+	name := args[0]
+	report := func(format string, a ...any) {
+		c.p.errorAt(c.pos, c.kw, "server %q in %s: %s", name, c.p.where(), fmt.Sprintf(format, a...))
+	}
+	if err := checkName(name); err != nil {
+		c.errorf("%s", err)
+		return
+	}
+	s := c.d.tmpl
+	s.Pos, s.Name = c.pos, name
+	var err error
+	if s.Host, s.Port, err = parseServerAddr(args[1]); err != nil {
+		report("invalid address %q: %s", args[1], err)
+	}
+	applyServerKeywords(&s, args[2:], false, report)
+	c.d.px.Servers = append(c.d.px.Servers, &s)
+}
+
+// parseDefaultServer reads `default-server [options]` into the template
+// later servers of the section, or of sections using these defaults,
+// start from.
+func parseDefaultServer(c *lineCtx, args []string) {
+	applyServerKeywords(&c.d.tmpl, args, true, c.errorf)
+}

@@ -1,0 +1,519 @@
+// Package core is pivot's data path and its model: frontends that accept,
+// backends that pick a server, servers with their administrative and
+// operational states, health checks, sessions that relay bytes, and the
+// counters `show stat` reports.
+//
+// Typical use, as pivotd does it:
+//
+//	cfg, err := config.Load(files)
+//	c, err := core.New(cfg, core.Options{})
+//	if err := c.Start(); err != nil { ... } // binds every frontend
+//	defer c.Stop()
+//	c.SetServerState("pg", "node1", core.StateDrain) // what the admin socket calls
+//
+// Every rule about what a state change means lives here; the admin socket
+// only translates words into calls of this package's API.
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"pivot/core/config"
+	"pivot/core/logging"
+)
+
+// Options are what pivotd passes besides the configuration.
+type Options struct {
+	// Stdout and Stderr receive `log stdout` / `log stderr` lines and the
+	// daemon's own diagnostics; nil means os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
+	// PID is the process id shown in logs; zero means os.Getpid().
+	PID int
+}
+
+// Core is a running configuration: its frontends, backends and servers.
+type Core struct {
+	cfg  *config.Config
+	opts Options
+	diag *logging.DiagLogger
+
+	proxies   []*proxy // configuration order, as show stat lists them
+	frontends map[string]*Frontend
+	backends  map[string]*Backend
+	loggers   []*logging.Logger
+
+	global    *limiter // global maxconn
+	rateLimit atomic.Int64
+	connRate  rateMeter
+	actconn   atomic.Int64
+
+	nextSessID atomic.Uint64
+	sessions   sessionSet
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	sessWG  sync.WaitGroup // sessions
+	loopWG  sync.WaitGroup // checks and warm-ups
+	started time.Time
+	// starting is true while New builds the servers: coming up at
+	// start-up is not a return from down, so there is no slowstart.
+	starting bool
+
+	stopOnce sync.Once
+}
+
+// proxy is one section of the configuration: a frontend, a backend, or
+// both for a listen section.
+type proxy struct {
+	cfg *config.Proxy
+	fe  *Frontend
+	be  *Backend
+}
+
+// New builds the model of cfg: backends with their servers (resolving
+// host names), then frontends. It binds nothing and starts nothing.
+func New(cfg *config.Config, opts Options) (*Core, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.PID == 0 {
+		opts.PID = os.Getpid()
+	}
+	c := &Core{
+		cfg:       cfg,
+		opts:      opts,
+		diag:      logging.Diag(opts.Stderr, opts.PID),
+		frontends: make(map[string]*Frontend),
+		backends:  make(map[string]*Backend),
+		global:    newLimiter(globalMaxconn(cfg)),
+		started:   time.Now(),
+		starting:  true,
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	for _, px := range cfg.Proxies {
+		log, err := c.newLogger(px)
+		if err != nil {
+			c.closeLoggers()
+			return nil, err
+		}
+		p := &proxy{cfg: px}
+		if px.Kind.HasBackend() {
+			b, err := newBackend(c, px, log)
+			if err != nil {
+				c.closeLoggers()
+				return nil, err
+			}
+			p.be = b
+			c.backends[px.Name] = b
+		}
+		c.proxies = append(c.proxies, p)
+	}
+	for _, p := range c.proxies {
+		if !p.cfg.Kind.HasFrontend() {
+			continue
+		}
+		be := p.be
+		if p.cfg.DefaultBackend != "" {
+			be = c.backends[p.cfg.DefaultBackend]
+		}
+		if be == nil {
+			c.closeLoggers()
+			return nil, fmt.Errorf("frontend %q: no backend to send connections to", p.cfg.Name)
+		}
+		log := be.log
+		if p.cfg.Kind == config.KindFrontend {
+			var err error
+			if log, err = c.newLogger(p.cfg); err != nil {
+				c.closeLoggers()
+				return nil, err
+			}
+		}
+		p.fe = newFrontend(c, p.cfg, be, log)
+		c.frontends[p.cfg.Name] = p.fe
+	}
+	c.starting = false
+	return c, nil
+}
+
+func (c *Core) newLogger(px *config.Proxy) (*logging.Logger, error) {
+	l, err := logging.New(px.Logs, logging.Options{
+		Tag: "pivot", PID: c.opts.PID, Stdout: c.opts.Stdout, Stderr: c.opts.Stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", px.Kind, px.Name, err)
+	}
+	c.loggers = append(c.loggers, l)
+	return l, nil
+}
+
+func (c *Core) closeLoggers() {
+	for _, l := range c.loggers {
+		l.Close()
+	}
+}
+
+// newBackend builds a backend and its servers from the configuration.
+func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error) {
+	b := &Backend{
+		core:   c,
+		cfg:    px,
+		name:   px.Name,
+		id:     px.ID,
+		listen: px.Kind == config.KindListen,
+		algo:   newAlgorithm(px.Balance.Algo),
+		draws:  max(px.Balance.Draws, 1),
+		log:    log,
+	}
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastChange = now
+	for _, sc := range px.Servers {
+		s, err := b.newServerLocked(*sc, false, now)
+		if err != nil {
+			return nil, err
+		}
+		b.servers = append(b.servers, s)
+		b.nextID = max(b.nextID, s.id)
+	}
+	b.publishLocked(now)
+	return b, nil
+}
+
+// newServerLocked builds a server from its configuration, resolving its
+// address. Servers from the configuration start up (checked ones at
+// health = rise, as HAProxy does) unless `disabled`; added ones start in
+// maintenance.
+func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time) (*Server, error) {
+	ip, err := resolve(b.core.ctx, sc.Host)
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: server %q: cannot resolve %q: %w", b.name, sc.Name, sc.Host, err)
+	}
+	s := &Server{
+		b:          b,
+		name:       sc.Name,
+		id:         sc.ID,
+		backup:     sc.Backup,
+		dynamic:    dynamic,
+		initial:    sc,
+		op:         OpRunning,
+		uweight:    sc.Weight,
+		cfgMaxconn: sc.MaxConn,
+		maxqueue:   sc.MaxQueue,
+		lastChange: now,
+	}
+	s.addr.Store(newServerAddr(sc.Host, ip, sc.Port))
+	s.check = checkState{
+		configured: sc.Check,
+		enabled:    sc.Check && !dynamic,
+		rise:       sc.Rise,
+		fall:       sc.Fall,
+		health:     sc.Rise,
+		inter:      sc.Inter,
+		fastInter:  sc.FastInter,
+		downInter:  sc.DownInter,
+		port:       sc.CheckPort,
+		addr:       sc.CheckAddr,
+		status:     CheckInit,
+		wakeCh:     make(chan struct{}, 1),
+	}
+	if !sc.Check {
+		s.check.status = CheckUnknown
+	}
+	switch {
+	case dynamic:
+		s.admin = AdminForcedMaint
+		s.op = OpStopped
+		s.downSince = now
+	case sc.Disabled:
+		s.admin = AdminForcedMaint | AdminConfigMaint
+		s.op = OpStopped
+		s.downSince = now
+	}
+	return s, nil
+}
+
+// resolve turns a server's host into an address: an IP literal as is, a
+// name through the system resolver, preferring IPv4 as HAProxy does.
+func resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			return ip.Unmap(), nil
+		}
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("no address")
+	}
+	return ips[0], nil
+}
+
+// Start binds every enabled frontend and starts the health checks. If a
+// bind fails, everything already bound is closed and the error names the
+// frontend and address.
+func (c *Core) Start() error {
+	var opened []*Frontend
+	for _, p := range c.proxies {
+		f := p.fe
+		if f == nil {
+			continue
+		}
+		f.mu.Lock()
+		var err error
+		if f.state == FrontendOpen {
+			err = f.openLocked()
+		}
+		f.mu.Unlock()
+		if err != nil {
+			for _, o := range opened {
+				o.mu.Lock()
+				o.closeAllLocked()
+				o.mu.Unlock()
+			}
+			return err
+		}
+		opened = append(opened, f)
+	}
+	for _, b := range c.backendsInOrder() {
+		b.mu.Lock()
+		for _, s := range b.servers {
+			if s.check.configured {
+				c.startCheckLocked(s)
+			}
+		}
+		b.mu.Unlock()
+	}
+	c.warnMissingTimeouts()
+	return nil
+}
+
+// warnMissingTimeouts says, as HAProxy does, which proxies run without the
+// client, connect or server timeouts.
+func (c *Core) warnMissingTimeouts() {
+	for _, p := range c.proxies {
+		t := p.cfg.Timeouts
+		missing := (p.fe != nil && t.Client == 0) || (p.be != nil && (t.Connect == 0 || t.Server == 0))
+		if missing {
+			c.diag.Warning(fmt.Sprintf("config : missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'.", p.cfg.Kind, p.cfg.Name))
+		}
+	}
+}
+
+// startCheckLocked starts a server's check loop. s.b.mu must be held.
+func (c *Core) startCheckLocked(s *Server) {
+	if s.check.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	s.check.stop = cancel
+	c.loopWG.Add(1)
+	go func() {
+		defer c.loopWG.Done()
+		checkLoop(ctx, s)
+	}()
+}
+
+// startWarmup runs a server's slowstart: its weight and maxconn are
+// republished as they ramp up, until the warm-up ends.
+func (c *Core) startWarmup(s *Server) {
+	c.loopWG.Add(1)
+	go func() {
+		defer c.loopWG.Done()
+		warmupLoop(c.ctx, s)
+	}()
+}
+
+// warmupLoop republishes s's backend while s warms up, 20 steps over
+// slowstart (at most every 100 ms), then marks it running.
+func warmupLoop(ctx context.Context, s *Server) {
+	b := s.b
+	step := max(s.initial.SlowStart/20, 100*time.Millisecond)
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		now := time.Now()
+		if s.op != OpStarting || s.deleted {
+			b.mu.Unlock()
+			return
+		}
+		done := !now.Before(s.warmupEnd)
+		if done {
+			s.op = OpRunning
+		}
+		b.publishLocked(now)
+		b.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// Stop closes every listener and session at once and waits for every
+// goroutine of the core (SIGTERM).
+func (c *Core) Stop() {
+	c.stopOnce.Do(func() {
+		c.closeListeners()
+		c.cancel()
+		c.sessions.shutdown(termKilled)
+		c.sessWG.Wait()
+		c.loopWG.Wait()
+		c.closeLoggers()
+	})
+}
+
+// SoftStop stops accepting, lets running sessions finish for up to
+// grace (zero: no limit), then stops (SIGUSR1). It returns the number of
+// sessions that were still open and had to be cut.
+func (c *Core) SoftStop(grace time.Duration) int {
+	c.closeListeners()
+	done := make(chan struct{})
+	go func() {
+		c.sessWG.Wait()
+		close(done)
+	}()
+	var deadline <-chan time.Time
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		deadline = t.C
+	}
+	cut := 0
+	select {
+	case <-done:
+	case <-deadline:
+		cut = int(c.actconn.Load())
+	}
+	c.Stop()
+	<-done
+	return cut
+}
+
+func (c *Core) closeListeners() {
+	for _, p := range c.proxies {
+		if f := p.fe; f != nil {
+			f.mu.Lock()
+			f.closeAllLocked()
+			if f.state == FrontendOpen {
+				f.state = FrontendPaused
+			}
+			f.mu.Unlock()
+		}
+	}
+}
+
+// ActiveSessions is the number of client connections open now.
+func (c *Core) ActiveSessions() int64 { return c.actconn.Load() }
+
+func (c *Core) backendsInOrder() []*Backend {
+	var list []*Backend
+	for _, p := range c.proxies {
+		if p.be != nil {
+			list = append(list, p.be)
+		}
+	}
+	return list
+}
+
+// sleep waits d unless ctx ends first; it reports whether d passed.
+func (c *Core) sleep(ctx context.Context, d time.Duration) bool {
+	return c.sleepUntil(ctx.Done(), d)
+}
+
+func (c *Core) sleepUntil(stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// waitRate holds the accept loops while the global connection rate limit
+// (`set rate-limit connections global`) or ... is reached.
+func (c *Core) waitRate(stop <-chan struct{}) bool {
+	for {
+		limit := c.rateLimit.Load()
+		if limit <= 0 || c.connRate.read(time.Now()) < limit {
+			return true
+		}
+		if !c.sleepUntil(stop, time.Second/time.Duration(limit)) {
+			return false
+		}
+	}
+}
+
+func globalMaxconn(cfg *config.Config) int {
+	if cfg.Global.MaxConn > 0 {
+		return cfg.Global.MaxConn
+	}
+	return config.DefaultGlobalMaxConn
+}
+
+// frontendMaxconn applies HAProxy's default: the proxy's maxconn, else
+// DefaultFrontendMaxConn, never more than the global limit.
+func (c *Core) frontendMaxconn(px *config.Proxy) int {
+	m := px.MaxConn
+	if m <= 0 {
+		m = config.DefaultFrontendMaxConn
+	}
+	return min(m, globalMaxconn(c.cfg))
+}
+
+// connectTimeout is `timeout connect`; zero (unset) leaves it to the
+// kernel, as HAProxy does.
+func (c *Core) connectTimeout(px *config.Proxy) time.Duration { return px.Timeouts.Connect }
+
+// queueTimeout is `timeout queue`, else `timeout connect` (HAProxy's
+// rule); zero means a queued connection waits until a slot frees.
+func (c *Core) queueTimeout(px *config.Proxy) time.Duration {
+	if px.Timeouts.Queue > 0 {
+		return px.Timeouts.Queue
+	}
+	return px.Timeouts.Connect
+}
+
+// clientTimeout and serverTimeout are the idle limits of each side; zero
+// means none.
+func (c *Core) clientTimeout(px *config.Proxy) time.Duration { return px.Timeouts.Client }
+func (c *Core) serverTimeout(px *config.Proxy) time.Duration { return px.Timeouts.Server }
+
+// tunnelTimeout, when set, replaces both idle limits once the session
+// is established (HAProxy applies it to TCP sessions at once).
+func (c *Core) tunnelTimeout(px *config.Proxy) time.Duration { return px.Timeouts.Tunnel }
+
+// checkTimeout is how long a check may take: `inter`, or with `timeout
+// check` set, min(timeout connect, inter) as HAProxy does for the connect
+// phase of a check.
+func (c *Core) checkTimeout(px *config.Proxy, inter time.Duration) time.Duration {
+	if px.Timeouts.Check > 0 && px.Timeouts.Connect > 0 {
+		return min(px.Timeouts.Connect, inter)
+	}
+	return inter
+}

@@ -1,0 +1,237 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"pivot/core/config"
+	"pivot/core/logging"
+)
+
+// FrontendState is what `show stat` says of a frontend.
+type FrontendState int
+
+// A frontend is open (accepting), paused by `disable frontend` (its
+// sockets closed, it can be enabled again) or stopped for good
+// (`shutdown frontend`, or `disabled` in the configuration).
+const (
+	FrontendOpen FrontendState = iota
+	FrontendPaused
+	FrontendStopped
+)
+
+// Frontend accepts client connections on its binds and hands each to its
+// default backend.
+type Frontend struct {
+	core    *Core
+	cfg     *config.Proxy
+	name    string
+	id      int
+	backend *Backend
+	log     *logging.Logger
+	cnt     Counters
+	slots   *limiter // frontend maxconn
+
+	mu sync.Mutex
+	// Guarded by mu.
+	state     FrontendState
+	listeners []*listener
+}
+
+// listener is one bound address of a frontend.
+type listener struct {
+	fe    *Frontend
+	name  string // bind `name`, else sock-<id>
+	id    int
+	addr  string // host:port as passed to net.Listen
+	slots *limiter
+	cnt   Counters
+
+	// Set while open, guarded by fe.mu.
+	ln   *net.TCPListener
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// Name is the frontend's name.
+func (f *Frontend) Name() string { return f.name }
+
+func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *Frontend {
+	f := &Frontend{core: c, cfg: px, name: px.Name, id: px.ID, backend: be, log: log}
+	f.slots = newLimiter(c.frontendMaxconn(px))
+	if px.Disabled {
+		f.state = FrontendStopped
+	}
+	n := 0
+	for _, b := range px.Binds {
+		last := max(b.PortEnd, b.Port)
+		for port := b.Port; port <= last; port++ {
+			n++
+			l := &listener{fe: f, id: n, addr: net.JoinHostPort(b.Host, strconv.Itoa(port))}
+			if b.ID != 0 && b.Port == last {
+				l.id = b.ID
+			}
+			l.name = b.Name
+			if l.name == "" {
+				l.name = "sock-" + strconv.Itoa(l.id)
+			}
+			l.slots = newLimiter(b.MaxConn)
+			f.listeners = append(f.listeners, l)
+		}
+	}
+	return f
+}
+
+// openLocked binds every listener and starts its accept loop. On failure
+// it closes what it opened and names the address that failed. f.mu must
+// be held.
+func (f *Frontend) openLocked() error {
+	for i, l := range f.listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, o := range f.listeners[:i] {
+				o.closeLocked()
+			}
+			return fmt.Errorf("frontend %q: cannot bind %s: %w", f.name, l.addr, errors.Unwrap(err))
+		}
+		l.ln = ln.(*net.TCPListener)
+		l.stop = make(chan struct{})
+		l.done.Add(1)
+		go acceptLoop(l, l.ln, l.stop)
+	}
+	return nil
+}
+
+// closeAllLocked closes every listener and waits for the accept loops.
+func (f *Frontend) closeAllLocked() {
+	for _, l := range f.listeners {
+		l.closeLocked()
+	}
+}
+
+func (l *listener) closeLocked() {
+	if l.ln == nil {
+		return
+	}
+	close(l.stop)
+	l.ln.Close()
+	l.done.Wait()
+	l.ln = nil
+}
+
+// acceptLoop accepts connections while slots are free under the global,
+// frontend and bind limits; when a limit is reached it stops accepting, so
+// that clients wait in the kernel's backlog as they do with HAProxy.
+// Temporary errors (EMFILE, ...) back off from 5 ms up to 1 s.
+func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
+	defer l.done.Done()
+	f := l.fe
+	c := f.core
+	var backoff time.Duration
+	for {
+		if !c.waitRate(stop) || !c.global.acquire(stop) {
+			return
+		}
+		if !f.slots.acquire(stop) {
+			c.global.release()
+			return
+		}
+		if !l.slots.acquire(stop) {
+			f.slots.release()
+			c.global.release()
+			return
+		}
+		conn, err := ln.AcceptTCP()
+		if err != nil {
+			l.slots.release()
+			f.slots.release()
+			c.global.release()
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			c.diag.Warning(fmt.Sprintf("frontend %s: accept on %s: %v; retrying in %v", f.name, l.addr, err, backoff))
+			if !c.sleepUntil(stop, backoff) {
+				return
+			}
+			continue
+		}
+		backoff = 0
+		f.startSession(l, conn)
+	}
+}
+
+// startSession counts a new client connection and runs its session in a
+// goroutine owned by the core.
+func (f *Frontend) startSession(l *listener, conn *net.TCPConn) {
+	c := f.core
+	now := time.Now()
+	ctx, cancel := context.WithCancel(c.ctx)
+	s := &session{
+		id:       c.nextSessID.Add(1),
+		fe:       f,
+		be:       f.backend,
+		client:   conn,
+		accepted: now,
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+		s.peer = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	f.cnt.startSession(now)
+	f.cnt.ConnTot.Add(1)
+	f.cnt.ConnRate.add(now)
+	l.cnt.startSession(now)
+	c.connRate.add(now)
+	c.actconn.Add(1)
+	c.sessions.add(s)
+	c.sessWG.Add(1)
+	go serveSession(s, l)
+}
+
+// serveSession runs one session and gives back everything it held. A
+// panic is contained here: it is logged with its stack, counted, and
+// closes only this session.
+func serveSession(s *session, l *listener) {
+	f := s.fe
+	c := f.core
+	defer func() {
+		if r := recover(); r != nil {
+			f.cnt.Eint.Add(1)
+			c.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
+			s.client.Close()
+		}
+		s.cancel()
+		c.sessions.remove(s)
+		c.actconn.Add(-1)
+		l.cnt.Cur.Add(-1)
+		f.cnt.Cur.Add(-1)
+		l.slots.release()
+		f.slots.release()
+		c.global.release()
+		c.sessWG.Done()
+	}()
+	s.run()
+}
+
+// localPort is the port the client connected to, where servers without
+// a port send their traffic.
+func (f *Frontend) localPort(conn *net.TCPConn) int {
+	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}

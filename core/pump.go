@@ -1,0 +1,158 @@
+package core
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// pumpChunk bounds how many bytes one io.Copy call moves, so that the
+// counters of a long transfer move while it runs (show stat) and the idle
+// deadline is re-armed. io.Copy between two *net.TCPConn through an
+// *io.LimitedReader still takes the kernel's splice path on Linux.
+const pumpChunk = 256 << 10
+
+// pipe is one direction of a session: bytes read from src are written to
+// dst.
+type pipe struct {
+	dst, src *net.TCPConn
+	// srcSide is 'C' when src is the client, 'S' when it is the server:
+	// the first letter of the termination state when src fails.
+	srcSide byte
+	// idle is the longest src may stay silent (0: no limit); finIdle
+	// replaces it once the other direction has ended (client-fin /
+	// server-fin).
+	idle, finIdle time.Duration
+	// counted receives every byte moved: the session's counter, then the
+	// frontend's, backend's and server's.
+	counted []*atomic.Int64
+	// activity is shared by both directions: an idle deadline is not an
+	// idle session while the other direction still moves bytes.
+	activity *atomic.Int64
+	// otherDone is set by the other direction when it ends cleanly.
+	otherDone *atomic.Bool
+	done      *atomic.Bool
+}
+
+// pumpResult is how a direction ended: a clean EOF (term empty) or the
+// termination state of a failure.
+type pumpResult struct {
+	term string
+	side byte // side that failed: 'C' or 'S'
+}
+
+// pumpOneWay copies p.src to p.dst until EOF, an error or an idle timeout.
+// On EOF it passes the half-close on (CloseWrite), so a client's
+// shutdown(SHUT_WR) reaches the server while the answer still flows back.
+func pumpOneWay(p *pipe, results chan<- pumpResult) {
+	lr := &io.LimitedReader{R: p.src}
+	var deadline time.Duration = -1
+	for {
+		idle := p.idle
+		if p.otherDone.Load() && p.finIdle > 0 {
+			idle = p.finIdle
+		}
+		if idle > 0 {
+			p.src.SetReadDeadline(time.Now().Add(idle))
+		} else if deadline != 0 {
+			p.src.SetReadDeadline(time.Time{})
+		}
+		deadline = idle
+		before := p.activity.Load()
+		lr.N = pumpChunk
+		w, err := io.Copy(p.dst, lr)
+		if w > 0 {
+			for _, c := range p.counted {
+				c.Add(w)
+			}
+			p.activity.Add(w)
+		}
+		switch {
+		case err == nil && lr.N > 0: // EOF inside this chunk
+			p.dst.CloseWrite()
+			p.done.Store(true)
+			results <- pumpResult{}
+			return
+		case err == nil:
+			continue
+		case isTimeout(err):
+			if w > 0 || p.activity.Load() != before {
+				continue // the session is not idle: re-arm
+			}
+			results <- pumpResult{term: string([]byte{p.srcSide + 'a' - 'A', 'D'}), side: p.srcSide}
+			return
+		}
+		side := p.srcSide
+		if errors.Is(err, syscall.EPIPE) {
+			side = otherSide(side) // writing to dst failed: dst went away
+		}
+		results <- pumpResult{term: string([]byte{side, 'D'}), side: side}
+		return
+	}
+}
+
+func otherSide(b byte) byte {
+	if b == 'C' {
+		return 'S'
+	}
+	return 'C'
+}
+
+// relay moves bytes both ways between the client and conn until both
+// directions end, and returns the termination state.
+func (s *session) relay(conn *net.TCPConn, srv *Server) string {
+	c := s.fe.core
+	be := s.be
+	cfg := be.cfg
+	var activity atomic.Int64
+	var upDone, downDone atomic.Bool
+	clientIdle, serverIdle := c.clientTimeout(s.fe.cfg), c.serverTimeout(cfg)
+	up := &pipe{
+		dst: conn, src: s.client, srcSide: 'C',
+		idle: clientIdle, finIdle: s.fe.cfg.Timeouts.ClientFin,
+		counted:  []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
+		activity: &activity, otherDone: &downDone, done: &upDone,
+	}
+	down := &pipe{
+		dst: s.client, src: conn, srcSide: 'S',
+		idle: serverIdle, finIdle: cfg.Timeouts.ServerFin,
+		counted:  []*atomic.Int64{&s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out},
+		activity: &activity, otherDone: &upDone, done: &downDone,
+	}
+	if t := c.tunnelTimeout(cfg); t > 0 {
+		up.idle, down.idle = t, t
+	}
+	results := make(chan pumpResult, 2)
+	go pumpOneWay(up, results)
+	go pumpOneWay(down, results)
+
+	first := <-results
+	if first.term != "" {
+		// One side failed: abort both so the other direction ends now.
+		s.client.Close()
+		conn.Close()
+	}
+	second := <-results
+	res := first
+	if res.term == "" {
+		res = second
+	}
+	switch {
+	case s.killedBy.Load() != 0:
+		return "" // the caller words it from the kill's cause
+	case res.term == "":
+		return "--"
+	case res.side == 'C':
+		be.cnt.CliAbrt.Add(1)
+		srv.cnt.CliAbrt.Add(1)
+	default:
+		be.cnt.SrvAbrt.Add(1)
+		srv.cnt.SrvAbrt.Add(1)
+		be.cnt.Eresp.Add(1)
+		srv.cnt.Eresp.Add(1)
+	}
+	return res.term
+}

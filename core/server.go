@@ -1,0 +1,162 @@
+package core
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"pivot/core/config"
+)
+
+// Server is one backend server: where connections go, what state an
+// operator and the health checks put it in, and its counters.
+//
+// The data path reads only the atomics (addr, usable, maxconn, cnt) and the
+// backend's published snapshot. Everything else is guarded by the owning
+// backend's mu, and every change to it goes through Backend.commitLocked so
+// that it is timestamped, logged and published in one place.
+type Server struct {
+	b      *Backend
+	name   string
+	id     int
+	backup bool
+	// dynamic is true for servers added at runtime (`add server`).
+	dynamic bool
+	// initial is the configuration the server was created with; its weight
+	// is the "initial weight" that percentages refer to.
+	initial config.Server
+
+	addr atomic.Pointer[serverAddr]
+	// usable is true while the server may take new load-balanced
+	// connections. It is stored, with b.mu held, before the snapshot that
+	// agrees with it is published, and a pick re-reads it after reserving a
+	// slot: once a state change has returned, no new connection lands on a
+	// server it made unusable.
+	usable atomic.Bool
+	// maxconn is the effective connection limit (slowstart throttles it);
+	// zero means unlimited.
+	maxconn  atomic.Int64
+	cnt      Counters
+	sessions sessionSet
+
+	// Guarded by b.mu.
+	admin      Admin
+	op         Op
+	uweight    int // user weight: configured, or set by the operator
+	cfgMaxconn int // maxconn as configured or set; 0 = unlimited
+	maxqueue   int
+	lastChange time.Time
+	downSince  time.Time // when it last went down; zero while up
+	downtime   time.Duration
+	chkDown    int64 // up → down transitions
+	warmupEnd  time.Time
+	check      checkState
+	deleted    bool
+}
+
+// serverAddr is where a server's connections go. It is replaced whole,
+// never modified, so a session that loaded it keeps a consistent value.
+type serverAddr struct {
+	host string         // as configured or set: an IP or a host name
+	ip   netip.Addr     // resolved; invalid when resolution failed
+	port int            // 0: the port the client connected to
+	dial string         // ip:port ready for net.Dial, empty when port is 0
+	ap   netip.AddrPort // ip and port, for show stat
+}
+
+func newServerAddr(host string, ip netip.Addr, port int) *serverAddr {
+	a := &serverAddr{host: host, ip: ip, port: port}
+	if ip.IsValid() {
+		a.ap = netip.AddrPortFrom(ip, uint16(port))
+		if port != 0 {
+			a.dial = a.ap.String()
+		}
+	}
+	return a
+}
+
+// dialAddr is the address to connect to for a client that reached
+// localPort.
+func (a *serverAddr) dialAddr(localPort int) string {
+	if a.dial != "" {
+		return a.dial
+	}
+	return net.JoinHostPort(a.ip.String(), strconv.Itoa(localPort))
+}
+
+// String is addr as `show stat` prints it.
+func (a *serverAddr) String() string {
+	if !a.ip.IsValid() {
+		return a.host + ":" + strconv.Itoa(a.port)
+	}
+	return a.ap.String()
+}
+
+// Name is the server's name, unique in its backend.
+func (s *Server) Name() string { return s.name }
+
+// ID is the server's numeric id (`id` keyword or assigned).
+func (s *Server) ID() int { return s.id }
+
+// Backend is the backend the server belongs to.
+func (s *Server) Backend() *Backend { return s.b }
+
+// tryAcquire reserves a connection slot, refusing when the server is at
+// its maxconn. It is the only way a session starts on a server.
+func (s *Server) tryAcquire() bool {
+	limit := s.maxconn.Load()
+	for {
+		cur := s.cnt.Cur.Load()
+		if limit > 0 && cur >= limit {
+			return false
+		}
+		if s.cnt.Cur.CompareAndSwap(cur, cur+1) {
+			return true
+		}
+	}
+}
+
+// release gives a slot back and lets a queued connection have it.
+func (s *Server) release() {
+	s.cnt.Cur.Add(-1)
+	s.b.dequeue()
+}
+
+// eweightLocked is the effective weight: the user weight scaled by
+// slowstart while the server warms up.
+func (s *Server) eweightLocked(now time.Time) int {
+	w := s.uweight
+	if p := s.throttleLocked(now); p < 100 && w > 0 {
+		w = max(1, w*p/100)
+	}
+	return w
+}
+
+// throttleLocked is the slowstart percentage: 100 outside a warm-up.
+func (s *Server) throttleLocked(now time.Time) int {
+	if s.op != OpStarting || s.initial.SlowStart <= 0 || !now.Before(s.warmupEnd) {
+		return 100
+	}
+	left := s.warmupEnd.Sub(now)
+	p := int(100 - 100*left/s.initial.SlowStart)
+	return max(p, 1)
+}
+
+// usableLocked reports whether the server may take new load-balanced
+// connections: ready, up and with a weight.
+func (s *Server) usableLocked(now time.Time) bool {
+	return !s.deleted && !s.admin.Maint() && !s.admin.Drain() && s.op.Up() && s.eweightLocked(now) > 0
+}
+
+// effectiveMaxconnLocked applies slowstart to maxconn.
+func (s *Server) effectiveMaxconnLocked(now time.Time) int64 {
+	m := s.cfgMaxconn
+	if m > 0 {
+		if p := s.throttleLocked(now); p < 100 {
+			m = max(1, m*p/100)
+		}
+	}
+	return int64(m)
+}

@@ -1,0 +1,273 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"pivot/core/logging"
+)
+
+// Causes of a session being cut from outside, recorded as the first
+// character of its termination state.
+const (
+	termKilled           byte = 'K' // an operator shut it
+	termDown             byte = 'D' // its server was marked down (on-marked-down shutdown-sessions)
+	termUpShutdownBackup byte = 'U' // an active server came up (on-marked-up shutdown-backup-sessions)
+)
+
+// session is one client connection and, once connected, its server
+// connection.
+type session struct {
+	id       uint64
+	fe       *Frontend
+	be       *Backend
+	client   *net.TCPConn
+	peer     netip.AddrPort
+	accepted time.Time
+	ctx      context.Context
+	cancel   context.CancelFunc
+
+	srv atomic.Pointer[Server]
+	in  atomic.Int64 // bytes client→server
+	out atomic.Int64 // bytes server→client
+	// killedBy is the termination cause set by kill; zero while alive.
+	killedBy atomic.Uint32
+
+	mu     sync.Mutex // guards server
+	server *net.TCPConn
+}
+
+// kill cuts the session from outside: it records why, cancels a connect in
+// progress and closes both sockets, which ends the pumps. The client sees
+// an orderly close.
+func (s *session) kill(cause byte) {
+	if !s.killedBy.CompareAndSwap(0, uint32(cause)) {
+		return
+	}
+	s.cancel()
+	s.client.Close()
+	s.mu.Lock()
+	if s.server != nil {
+		s.server.Close()
+	}
+	s.mu.Unlock()
+}
+
+// sessionSet is the live sessions of a server (or frontend), so that they
+// can be listed and cut.
+type sessionSet struct {
+	mu sync.Mutex
+	m  map[*session]struct{}
+}
+
+func (ss *sessionSet) add(s *session) {
+	ss.mu.Lock()
+	if ss.m == nil {
+		ss.m = make(map[*session]struct{})
+	}
+	ss.m[s] = struct{}{}
+	ss.mu.Unlock()
+}
+
+func (ss *sessionSet) remove(s *session) {
+	ss.mu.Lock()
+	delete(ss.m, s)
+	ss.mu.Unlock()
+}
+
+// shutdown kills every session in the set and returns how many.
+func (ss *sessionSet) shutdown(cause byte) int {
+	ss.mu.Lock()
+	list := make([]*session, 0, len(ss.m))
+	for s := range ss.m {
+		list = append(list, s)
+	}
+	ss.mu.Unlock()
+	for _, s := range list {
+		s.kill(cause)
+	}
+	return len(list)
+}
+
+// run carries a session from assignment to close: pick a server, connect
+// with retries and redispatch, relay bytes both ways, count and log.
+func (s *session) run() {
+	c := s.fe.core
+	rec := logging.SessionRecord{
+		Client:   s.peer,
+		Accept:   s.accepted,
+		Frontend: s.fe.name,
+		Backend:  s.be.name,
+		Tw:       -1,
+		Tc:       -1,
+	}
+	be := s.be
+	be.cnt.startSession(s.accepted)
+	defer be.cnt.Cur.Add(-1)
+
+	srv, conn, term := s.connect(&rec)
+	if srv != nil {
+		defer func() {
+			srv.sessions.remove(s)
+			srv.release()
+		}()
+	}
+	if conn != nil {
+		s.mu.Lock()
+		s.server = conn
+		killed := s.killedBy.Load() != 0
+		s.mu.Unlock()
+		if killed {
+			conn.Close()
+		} else {
+			term = s.relay(conn, srv)
+		}
+		conn.Close()
+	}
+	s.client.Close()
+	if k := s.killedBy.Load(); k != 0 {
+		term = string([]byte{byte(k), '-'})
+	}
+
+	now := time.Now()
+	tt := now.Sub(s.accepted)
+	be.cnt.TTime.add(tt.Milliseconds())
+	raiseMax(&be.cnt.TTimeMax, tt.Milliseconds())
+	if srv != nil {
+		srv.cnt.TTime.add(tt.Milliseconds())
+		raiseMax(&srv.cnt.TTimeMax, tt.Milliseconds())
+	}
+	rec.Tt = tt
+	rec.Termination = term
+	rec.BytesRead = s.out.Load()
+	rec.BytesWritten = s.in.Load()
+	rec.ActConn = int(c.actconn.Load())
+	rec.FeConn = int(s.fe.cnt.Cur.Load())
+	rec.BeConn = int(be.cnt.Cur.Load())
+	if srv != nil {
+		rec.SrvConn = int(srv.cnt.Cur.Load())
+	}
+	rec.BackendQueue = int(be.queue.len())
+	if s.fe.cfg.TCPLog && !(s.fe.cfg.DontLogNull && rec.IsNull()) {
+		s.fe.log.Log(logging.Info, rec.TCPLogLine())
+	}
+}
+
+// connect assigns a server and connects to it, retrying `retries` times
+// and redispatching to another server as `option redispatch` says. It
+// returns the server holding a slot (nil if none was assigned), the
+// connection (nil on failure) and, on failure, the termination state.
+func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, string) {
+	c := s.fe.core
+	be := s.be
+	cfg := be.cfg
+	retries := cfg.Retries
+	var avoid *Server
+	var queuedTotal time.Duration
+	for attempt := 0; ; attempt++ {
+		srv, queued, err := be.assign(s.ctx, s.peer.Addr(), avoid)
+		queuedTotal += queued
+		if err != nil {
+			be.cnt.Econ.Add(1)
+			switch {
+			case errors.Is(err, errQueueTimeout), errors.Is(err, errQueueFull):
+				rec.Tw = queuedTotal
+				return nil, nil, "sQ"
+			case s.killedBy.Load() != 0:
+				return nil, nil, "K-"
+			}
+			return nil, nil, "SC"
+		}
+		rec.Tw = queuedTotal
+		rec.Server = srv.name
+		s.srv.Store(srv)
+		now := time.Now()
+		srv.cnt.Tot.Add(1)
+		srv.cnt.Rate.add(now)
+		raiseMax(&srv.cnt.Max, srv.cnt.Cur.Load())
+		srv.cnt.LBTot.Add(1)
+		be.cnt.LBTot.Add(1)
+		srv.cnt.LastSess.Store(now.UnixNano())
+		be.cnt.LastSess.Store(now.UnixNano())
+		srv.sessions.add(s)
+		be.cnt.QTime.add(queued.Milliseconds())
+		raiseMax(&be.cnt.QTimeMax, queued.Milliseconds())
+
+		for {
+			srv.cnt.Connect.Add(1)
+			be.cnt.Connect.Add(1)
+			start := time.Now()
+			conn, err := s.dial(srv)
+			took := time.Since(start)
+			if err == nil {
+				rec.Tc = took
+				be.cnt.CTime.add(took.Milliseconds())
+				srv.cnt.CTime.add(took.Milliseconds())
+				raiseMax(&be.cnt.CTimeMax, took.Milliseconds())
+				raiseMax(&srv.cnt.CTimeMax, took.Milliseconds())
+				return srv, conn, ""
+			}
+			if s.killedBy.Load() != 0 {
+				return srv, nil, "K-"
+			}
+			timedOut := isTimeout(err)
+			if rec.Retries >= retries {
+				srv.cnt.Econ.Add(1)
+				be.cnt.Econ.Add(1)
+				if timedOut {
+					return srv, nil, "sC"
+				}
+				return srv, nil, "SC"
+			}
+			rec.Retries++
+			srv.cnt.Retries.Add(1)
+			be.cnt.Retries.Add(1)
+			if cfg.Redispatch && redispatchNow(rec.Retries, retries, cfg.RedispatchInterval) {
+				srv.cnt.Redisp.Add(1)
+				be.cnt.Redisp.Add(1)
+				rec.Redispatched = true
+				srv.sessions.remove(s)
+				srv.release()
+				avoid = srv
+				break
+			}
+			// HAProxy's turn-around: wait before trying the same server
+			// again, unless the attempt already took that long.
+			if !timedOut && !c.sleep(s.ctx, min(time.Second, c.connectTimeout(cfg))) {
+				return srv, nil, "K-"
+			}
+		}
+	}
+}
+
+// redispatchNow reports whether retry number n (1-based) of max goes to
+// another server: every interval-th retry when interval > 0, the
+// -interval-th before last when negative, the last one when zero.
+func redispatchNow(n, max, interval int) bool {
+	switch {
+	case interval > 0:
+		return n%interval == 0
+	case interval < 0:
+		return n == max+interval+1
+	}
+	return n == max
+}
+
+// dial connects to srv within `timeout connect`.
+func (s *session) dial(srv *Server) (*net.TCPConn, error) {
+	addr := srv.addr.Load()
+	if !addr.ip.IsValid() {
+		return nil, &net.AddrError{Err: "unresolved address", Addr: addr.host}
+	}
+	d := net.Dialer{Timeout: s.fe.core.connectTimeout(s.be.cfg)}
+	conn, err := d.DialContext(s.ctx, "tcp", addr.dialAddr(s.fe.localPort(s.client)))
+	if err != nil {
+		return nil, err
+	}
+	return conn.(*net.TCPConn), nil
+}
