@@ -235,3 +235,17 @@ func (f *Frontend) localPort(conn *net.TCPConn) int {
 	}
 	return 0
 }
+
+// Addrs returns the addresses the frontend listens on now (none while
+// paused or stopped), in bind order.
+func (f *Frontend) Addrs() []net.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var list []net.Addr
+	for _, l := range f.listeners {
+		if l.ln != nil {
+			list = append(list, l.ln.Addr())
+		}
+	}
+	return list
+}

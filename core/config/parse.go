@@ -245,7 +245,10 @@ func (p *parser) openDefaults(pos Pos, args []string) {
 			p.errorAt(pos, "defaults", "%s: %s", where, err)
 		}
 	}
-	d := p.base(pos, where, from)
+	d := builtinDefaults()
+	if from != "" {
+		d = p.base(pos, where, from)
+	}
 	d.where, d.pos, d.bad = where, pos, bad
 	if name != "" {
 		if prev, ok := p.namedDefaults[name]; ok {
