@@ -267,9 +267,9 @@ func smoothSequence(servers []*Server, weights []int) []*Server {
 // swrrItem is a server in the cycle being built: its weight and how many
 // turns it has had.
 type swrrItem struct {
-	s        *Server
-	w, k     int
-	order    int
+	s     *Server
+	w, k  int
+	order int
 }
 
 type swrrHeap []*swrrItem

@@ -31,7 +31,7 @@ type checkState struct {
 	info     string // last_chk: free text detail of the last result
 	duration time.Duration
 	running  bool
-	paused   bool // waiting for a wake: disabled, or the server is in maint
+	paused   bool  // waiting for a wake: disabled, or the server is in maint
 	failed   int64 // chkfail: failures counted while health > 0
 	last     time.Time
 

@@ -108,6 +108,12 @@ func parseStatsSocket(c *lineCtx, g *Global, args []string) {
 	ok := true
 	for i := 1; i < len(args); i++ {
 		opt := args[i]
+		switch opt {
+		case "mode", "uid", "gid", "user", "group", "level", "expose-fd":
+		default:
+			c.errorf("unknown option %q (pivot knows mode, uid, gid, user, group, level and expose-fd)", opt)
+			return
+		}
 		if i+1 >= len(args) {
 			c.errorf("%s: missing value", opt)
 			ok = false
@@ -142,11 +148,6 @@ func parseStatsSocket(c *lineCtx, g *Global, args []string) {
 				err = fmt.Errorf("unknown value %q (must be listeners)", v)
 			}
 			s.ExposeFdListeners = true
-		default:
-			c.errorf("unknown option %q", opt)
-			ok = false
-			i-- // the word after an unknown option may be another option
-			continue
 		}
 		if err != nil {
 			c.errorf("%s: %s", opt, err)

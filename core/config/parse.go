@@ -161,7 +161,7 @@ func (p *parser) parseFile(name string, src []byte) {
 		words, err := splitWords(raw, p.env)
 		if err != nil {
 			if w := p.where(); w != "" {
-				p.errorAt(pos, "", "%s in %s", err, w)
+				p.errorAt(pos, "", "%s: %s", w, err)
 			} else {
 				p.errorAt(pos, "", "%s", err)
 			}

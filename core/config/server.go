@@ -82,13 +82,11 @@ func applyServerKeywords(s *Server, args []string, isDefault bool, report func(f
 	for i := 0; i < len(args); i++ {
 		kw := args[i]
 		k, ok := serverKeywords[kw]
-		switch {
-		case !ok:
+		if !ok {
+			// The words after it may be its arguments: stop here
+			// rather than report each of them.
 			report("unknown server keyword %q", kw)
-			continue
-		case isDefault && !k.dflt:
-			report("%s is not allowed on default-server", kw)
-			continue
+			return
 		}
 		v := ""
 		if k.arg {
@@ -98,6 +96,10 @@ func applyServerKeywords(s *Server, args []string, isDefault bool, report func(f
 			}
 			i++
 			v = args[i]
+		}
+		if isDefault && !k.dflt {
+			report("%s is not allowed on default-server", kw)
+			continue
 		}
 		if err := k.set(s, v); err != nil {
 			report("%s: %s", kw, err)
