@@ -357,8 +357,8 @@ func (c *Core) SetFrontendState(name string, st FrontendState) error {
 	return nil
 }
 
-// SetFrontendMaxconn changes a frontend's connection limit (at least 1;
-// never more than the global one). A listener waiting on the old limit
+// SetFrontendMaxconn changes a frontend's connection limit (at least 1).
+// A listener waiting on the old limit
 // resumes at once.
 func (c *Core) SetFrontendMaxconn(name string, n int) error {
 	f, err := c.Frontend(name)

@@ -175,6 +175,26 @@ listen app
 		func() { c.SetServerHealth("app", "s2", HealthDown); c.SetServerHealth("app", "s2", HealthUp) },
 		func() { c.SetServerCheckEnabled("app", "s2", mrand.IntN(2) == 0) },
 		func() { c.ShutdownServerSessions("app", "s3") },
+		func() {
+			c.sessions.mu.Lock()
+			var id uint64
+			for s := range c.sessions.m {
+				id = s.id
+				break
+			}
+			c.sessions.mu.Unlock()
+			c.ShutdownSession(id)
+		},
+		func() { c.SetServerCheckPort("app", "s2", 1+mrand.IntN(65535)); c.SetServerCheckAddr("app", "s2", "127.0.0.1", 0) },
+		func() { c.SetServerAgent("app", "s1", true) },
+		func() { c.SetGlobalMaxconn(5 + mrand.IntN(100)) },
+		func() { c.SetGlobalRateLimit(mrand.IntN(2) * 100000) },
+		func() {
+			c.SetFrontendState("app", FrontendPaused)
+			if err := c.SetFrontendState("app", FrontendOpen); err != nil {
+				t.Errorf("re-enable frontend: %v", err)
+			}
+		},
 		func() { c.SetFrontendMaxconn("app", 1+mrand.IntN(20)) },
 		func() { c.ClearCounters(mrand.IntN(2) == 0) },
 		func() { _ = c.Stats() },
@@ -201,6 +221,8 @@ listen app
 	}
 	ops[1]() // ready, closing the last window
 	c.SetFrontendMaxconn("app", 100)
+	c.SetGlobalMaxconn(1000)
+	c.SetGlobalRateLimit(0)
 	c.SetServerMaxconn("app", "s2", 0)
 	close(stop)
 	clients.Wait()

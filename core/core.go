@@ -455,15 +455,20 @@ func (c *Core) sleepUntil(stop <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// waitRate holds the accept loops while the global connection rate limit
-// (`set rate-limit connections global`) or ... is reached.
-func (c *Core) waitRate(stop <-chan struct{}) bool {
+// waitRate holds an accept loop while a rate limit is reached: the
+// global `set rate-limit connections global` or a frontend's `rate-limit
+// sessions`. It returns false when stop closes.
+func waitRate(meter *rateMeter, limit *atomic.Int64, stop <-chan struct{}) bool {
 	for {
-		limit := c.rateLimit.Load()
-		if limit <= 0 || c.connRate.read(time.Now()) < limit {
+		n := limit.Load()
+		if n <= 0 || meter.read(time.Now()) < n {
 			return true
 		}
-		if !c.sleepUntil(stop, time.Second/time.Duration(limit)) {
+		t := time.NewTimer(time.Second / time.Duration(n))
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
 			return false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pivot/core/config"
@@ -38,6 +39,8 @@ type Frontend struct {
 	log     *logging.Logger
 	cnt     Counters
 	slots   *limiter // frontend maxconn
+	// rateLimit is `rate-limit sessions`: new sessions per second, 0 = none.
+	rateLimit atomic.Int64
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -47,12 +50,15 @@ type Frontend struct {
 
 // listener is one bound address of a frontend.
 type listener struct {
-	fe    *Frontend
-	name  string // bind `name`, else sock-<id>
-	id    int
-	addr  string // host:port as passed to net.Listen
-	slots *limiter
-	cnt   Counters
+	fe   *Frontend
+	name string // bind `name`, else sock-<id>
+	id   int
+	addr string // host:port as passed to net.Listen
+	// network is "tcp4" for `*`, `:port` and IPv4 addresses (HAProxy
+	// binds those on IPv4 only), "tcp6" for IPv6 with v6only, else "tcp".
+	network string
+	slots   *limiter
+	cnt     Counters
 
 	// Set while open, guarded by fe.mu.
 	ln   *net.TCPListener
@@ -66,6 +72,7 @@ func (f *Frontend) Name() string { return f.name }
 func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *Frontend {
 	f := &Frontend{core: c, cfg: px, name: px.Name, id: px.ID, backend: be, log: log}
 	f.slots = newLimiter(c.frontendMaxconn(px))
+	f.rateLimit.Store(int64(px.RateLimitSessions))
 	if px.Disabled {
 		f.state = FrontendStopped
 	}
@@ -74,7 +81,7 @@ func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *F
 		last := max(b.PortEnd, b.Port)
 		for port := b.Port; port <= last; port++ {
 			n++
-			l := &listener{fe: f, id: n, addr: net.JoinHostPort(b.Host, strconv.Itoa(port))}
+			l := &listener{fe: f, id: n, addr: net.JoinHostPort(b.Host, strconv.Itoa(port)), network: bindNetwork(b)}
 			if b.ID != 0 && b.Port == last {
 				l.id = b.ID
 			}
@@ -94,7 +101,7 @@ func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *F
 // be held.
 func (f *Frontend) openLocked() error {
 	for i, l := range f.listeners {
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := net.Listen(l.network, l.addr)
 		if err != nil {
 			for _, o := range f.listeners[:i] {
 				o.closeLocked()
@@ -102,6 +109,7 @@ func (f *Frontend) openLocked() error {
 			return fmt.Errorf("frontend %q: cannot bind %s: %w", f.name, l.addr, errors.Unwrap(err))
 		}
 		l.ln = ln.(*net.TCPListener)
+		l.addr = ln.Addr().String() // a port 0 becomes the one the kernel chose, kept for a re-enable
 		l.stop = make(chan struct{})
 		l.done.Add(1)
 		go acceptLoop(l, l.ln, l.stop)
@@ -136,7 +144,7 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
 	c := f.core
 	var backoff time.Duration
 	for {
-		if !c.waitRate(stop) || !c.global.acquire(stop) {
+		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&f.cnt.Rate, &f.rateLimit, stop) || !c.global.acquire(stop) {
 			return
 		}
 		if !f.slots.acquire(stop) {
@@ -188,7 +196,8 @@ func (f *Frontend) startSession(l *listener, conn *net.TCPConn) {
 		ctx:      ctx,
 		cancel:   cancel,
 	}
-	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		ap := a.AddrPort()
 		s.peer = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	f.cnt.startSession(now)
@@ -225,6 +234,18 @@ func serveSession(s *session, l *listener) {
 		c.sessWG.Done()
 	}()
 	s.run()
+}
+
+// bindNetwork chooses the socket family of a bind as HAProxy does.
+func bindNetwork(b config.Bind) string {
+	ip, err := netip.ParseAddr(b.Host)
+	switch {
+	case b.Host == "" || err == nil && ip.Is4():
+		return "tcp4"
+	case b.V6Only:
+		return "tcp6"
+	}
+	return "tcp"
 }
 
 // localPort is the port the client connected to, where servers without
