@@ -24,6 +24,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"pivot/core/config"
@@ -474,21 +475,27 @@ func waitRate(meter *rateMeter, limit *atomic.Int64, stop <-chan struct{}) bool 
 	}
 }
 
+// globalMaxconn is `global maxconn`, or what the file descriptor limit
+// allows as HAProxy computes it: two descriptors per proxied connection,
+// a hundred kept for listeners, checks and logs.
 func globalMaxconn(cfg *config.Config) int {
 	if cfg.Global.MaxConn > 0 {
 		return cfg.Global.MaxConn
 	}
-	return config.DefaultGlobalMaxConn
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 300 {
+		return config.DefaultGlobalMaxConn
+	}
+	return int(min((rl.Cur-100)/2, 1<<20))
 }
 
-// frontendMaxconn applies HAProxy's default: the proxy's maxconn, else
-// DefaultFrontendMaxConn, never more than the global limit.
+// frontendMaxconn is the proxy's maxconn or, as in HAProxy, the global
+// one.
 func (c *Core) frontendMaxconn(px *config.Proxy) int {
-	m := px.MaxConn
-	if m <= 0 {
-		m = config.DefaultFrontendMaxConn
+	if px.MaxConn > 0 {
+		return px.MaxConn
 	}
-	return min(m, globalMaxconn(c.cfg))
+	return globalMaxconn(c.cfg)
 }
 
 // connectTimeout is `timeout connect`; zero (unset) leaves it to the
