@@ -114,12 +114,20 @@ func TestAlgorithms(t *testing.T) {
 			c := startCore(t, "listen app\n    bind 127.0.0.1:1\n    "+tt.cfg+"\n", s1.addr(), s2.addr(), s3.addr())
 			addr := frontendAddr(t, c, "app")
 			got := map[string]int{}
+			be, _ := c.Backend("app")
 			for range tt.conns {
 				name, err := who(addr)
 				if err != nil {
 					t.Fatal(err)
 				}
 				got[name]++
+				// The next pick must see this session gone (leastconn).
+				waitFor(t, 2*time.Second, func() error {
+					if n := be.cnt.Cur.Load(); n != 0 {
+						return fmt.Errorf("%d sessions still open", n)
+					}
+					return nil
+				})
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("landed %v; want %v", got, tt.want)

@@ -17,7 +17,7 @@ var logFacilities = []string{
 var logLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 
 // logFormats are the line formats of `log ... format F`.
-var logFormats = []string{"rfc3164", "rfc5424", "raw", "short", "priority", "timed", "iso"}
+var logFormats = []string{"local", "rfc3164", "rfc5424", "raw", "short", "priority", "timed", "iso"}
 
 const logUsage = "log ADDR [len N] [format FORMAT] FACILITY [LEVEL [MINLEVEL]]"
 

@@ -90,15 +90,17 @@ type LogTarget struct {
 	// Address is "stdout", "stderr", a Unix socket path, or an address
 	// as written ("127.0.0.1:514", "udp@127.0.0.1:514", "udp6@[::1]:514").
 	Address string
-	// Format is "rfc3164" (default), "rfc5424", "raw", "short",
+	// Format is "local" (the default: rfc3164 without host name),
+	// "rfc3164", "rfc5424", "raw", "short",
 	// "priority", "timed" or "iso".
 	Format string
 	// Len is the maximum line length; zero means 1024.
 	Len int
 	// Facility is a syslog facility name ("local0", "daemon", ...).
 	Facility string
-	// Level is the maximum level sent ("info" when empty, i.e. all but
-	// debug); MinLevel is the minimum ("emerg" when empty).
+	// Level is the least severe level sent (every level when empty, as
+	// HAProxy); MinLevel is the most severe level a header shows ("emerg"
+	// when empty).
 	Level, MinLevel string
 }
 
