@@ -134,33 +134,23 @@ func (l *listener) closeLocked() {
 	l.ln = nil
 }
 
-// acceptLoop accepts connections while slots are free under the global,
-// frontend and bind limits; when a limit is reached it stops accepting, so
-// that clients wait in the kernel's backlog as they do with HAProxy.
-// Temporary errors (EMFILE, ...) back off from 5 ms up to 1 s.
+// acceptLoop accepts connections and starts their sessions. Each one
+// needs a slot under the global, frontend and bind limits: while they
+// are full, the loop holds the one connection it has just accepted and
+// accepts no more, so that later clients wait in the kernel's backlog as
+// they do with HAProxy, and an idle listener never holds a slot that a
+// busy one needs. Temporary errors (EMFILE, ...) back off from 5 ms to 1 s.
 func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
 	defer l.done.Done()
 	f := l.fe
 	c := f.core
 	var backoff time.Duration
 	for {
-		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&f.cnt.Rate, &f.rateLimit, stop) || !c.global.acquire(stop) {
-			return
-		}
-		if !f.slots.acquire(stop) {
-			c.global.release()
-			return
-		}
-		if !l.slots.acquire(stop) {
-			f.slots.release()
-			c.global.release()
+		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
 			return
 		}
 		conn, err := ln.AcceptTCP()
 		if err != nil {
-			l.slots.release()
-			f.slots.release()
-			c.global.release()
 			select {
 			case <-stop:
 				return
@@ -177,8 +167,31 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
 			continue
 		}
 		backoff = 0
+		if !l.acquireSlots(stop) {
+			conn.Close()
+			return
+		}
 		f.startSession(l, conn)
 	}
+}
+
+// acquireSlots takes one slot of each limit, waiting while one is full;
+// it gives back what it took and returns false if stop closes first.
+func (l *listener) acquireSlots(stop <-chan struct{}) bool {
+	c := l.fe.core
+	if !c.global.acquire(stop) {
+		return false
+	}
+	if !l.fe.slots.acquire(stop) {
+		c.global.release()
+		return false
+	}
+	if !l.slots.acquire(stop) {
+		l.fe.slots.release()
+		c.global.release()
+		return false
+	}
+	return true
 }
 
 // startSession counts a new client connection and runs its session in a

@@ -62,6 +62,10 @@ func main() {
 func run(c *cli.Context) error {
 	pid := os.Getpid()
 	diag := logging.Diag(os.Stderr, pid)
+	// Signals are caught before anything else, so that one sent during
+	// start-up is handled (as a stop) rather than killing the process.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	cfg, err := config.Load(c.StringSlice("f"))
 	if err != nil {
 		var list config.ErrorList
@@ -80,11 +84,6 @@ func run(c *cli.Context) error {
 		}
 		return nil
 	}
-
-	// Signals are caught before anything starts, so that a signal during
-	// start-up is not lost.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 
 	engine, err := core.New(cfg, core.Options{PID: pid})
 	if err != nil {
