@@ -185,7 +185,10 @@ listen app
 			c.sessions.mu.Unlock()
 			c.ShutdownSession(id)
 		},
-		func() { c.SetServerCheckPort("app", "s2", 1+mrand.IntN(65535)); c.SetServerCheckAddr("app", "s2", "127.0.0.1", 0) },
+		func() {
+			c.SetServerCheckPort("app", "s2", 1+mrand.IntN(65535))
+			c.SetServerCheckAddr("app", "s2", "127.0.0.1", 0)
+		},
 		func() { c.SetServerAgent("app", "s1", true) },
 		func() { c.SetGlobalMaxconn(5 + mrand.IntN(100)) },
 		func() { c.SetGlobalRateLimit(mrand.IntN(2) * 100000) },
