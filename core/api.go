@@ -302,15 +302,13 @@ func (c *Core) ShutdownServerSessions(backend, server string) (int, error) {
 
 // ShutdownSession cuts one session by id.
 func (c *Core) ShutdownSession(id uint64) error {
-	c.sessions.mu.Lock()
 	var target *session
-	for s := range c.sessions.m {
+	c.sessions.each(func(s *session) bool {
 		if s.id == id {
 			target = s
-			break
 		}
-	}
-	c.sessions.mu.Unlock()
+		return target == nil
+	})
 	if target == nil {
 		return &NotFoundError{Kind: "session", Name: strconv.FormatUint(id, 10)}
 	}

@@ -176,13 +176,8 @@ listen app
 		func() { c.SetServerCheckEnabled("app", "s2", mrand.IntN(2) == 0) },
 		func() { c.ShutdownServerSessions("app", "s3") },
 		func() {
-			c.sessions.mu.Lock()
 			var id uint64
-			for s := range c.sessions.m {
-				id = s.id
-				break
-			}
-			c.sessions.mu.Unlock()
+			c.sessions.each(func(s *session) bool { id = s.id; return false })
 			c.ShutdownSession(id)
 		},
 		func() {

@@ -49,7 +49,7 @@ type pumpResult struct {
 // shutdown(SHUT_WR) reaches the server while the answer still flows back.
 func pumpOneWay(p *pipe, results chan<- pumpResult) {
 	lr := &io.LimitedReader{R: p.src}
-	var deadline time.Duration = -1
+	armed := false
 	for {
 		idle := p.idle
 		if p.otherDone.Load() && p.finIdle > 0 {
@@ -57,10 +57,11 @@ func pumpOneWay(p *pipe, results chan<- pumpResult) {
 		}
 		if idle > 0 {
 			p.src.SetReadDeadline(time.Now().Add(idle))
-		} else if deadline != 0 {
+			armed = true
+		} else if armed {
 			p.src.SetReadDeadline(time.Time{})
+			armed = false
 		}
-		deadline = idle
 		before := p.activity.Load()
 		lr.N = pumpChunk
 		w, err := io.Copy(p.dst, lr)

@@ -58,40 +58,32 @@ func (s *session) kill(cause byte) {
 	s.mu.Unlock()
 }
 
-// sessionSet is the live sessions of a server (or frontend), so that they
-// can be listed and cut.
+// sessionSet is the live sessions of a server (or of the whole
+// process), so that they can be listed and cut. It is a sync.Map, whose
+// writers do not share one lock: adding and removing sessions must not
+// serialize the accept path.
 type sessionSet struct {
-	mu sync.Mutex
-	m  map[*session]struct{}
+	m sync.Map // *session → struct{}
 }
 
-func (ss *sessionSet) add(s *session) {
-	ss.mu.Lock()
-	if ss.m == nil {
-		ss.m = make(map[*session]struct{})
-	}
-	ss.m[s] = struct{}{}
-	ss.mu.Unlock()
-}
+func (ss *sessionSet) add(s *session) { ss.m.Store(s, struct{}{}) }
 
-func (ss *sessionSet) remove(s *session) {
-	ss.mu.Lock()
-	delete(ss.m, s)
-	ss.mu.Unlock()
+func (ss *sessionSet) remove(s *session) { ss.m.Delete(s) }
+
+// each calls fn for every session in the set, until fn returns false.
+func (ss *sessionSet) each(fn func(*session) bool) {
+	ss.m.Range(func(k, _ any) bool { return fn(k.(*session)) })
 }
 
 // shutdown kills every session in the set and returns how many.
 func (ss *sessionSet) shutdown(cause byte) int {
-	ss.mu.Lock()
-	list := make([]*session, 0, len(ss.m))
-	for s := range ss.m {
-		list = append(list, s)
-	}
-	ss.mu.Unlock()
-	for _, s := range list {
+	n := 0
+	ss.each(func(s *session) bool {
 		s.kill(cause)
-	}
-	return len(list)
+		n++
+		return true
+	})
+	return n
 }
 
 // run carries a session from assignment to close: pick a server, connect
@@ -236,9 +228,14 @@ func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, st
 				avoid = srv
 				break
 			}
-			// HAProxy's turn-around: wait before trying the same server
-			// again, unless the attempt already took that long.
-			if !timedOut && !c.sleep(s.ctx, min(time.Second, c.connectTimeout(cfg))) {
+			// HAProxy's turn-around: wait a second (or timeout connect,
+			// if shorter) before trying the same server again, unless the
+			// attempt already took that long.
+			turn := time.Second
+			if ct := c.connectTimeout(cfg); ct > 0 {
+				turn = min(turn, ct)
+			}
+			if !timedOut && !c.sleep(s.ctx, turn) {
 				return srv, nil, "K-"
 			}
 		}
