@@ -24,7 +24,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"pivot/core/config"
@@ -68,6 +67,7 @@ type Core struct {
 	// start-up is not a return from down, so there is no slowstart.
 	starting bool
 
+	stopping atomic.Bool // set by SoftStop and Stop
 	stopOnce sync.Once
 }
 
@@ -378,6 +378,7 @@ func warmupLoop(ctx context.Context, s *Server) {
 // goroutine of the core (SIGTERM).
 func (c *Core) Stop() {
 	c.stopOnce.Do(func() {
+		c.stopping.Store(true)
 		c.closeListeners()
 		c.cancel()
 		c.sessions.shutdown(termKilled)
@@ -391,6 +392,7 @@ func (c *Core) Stop() {
 // grace (zero: no limit), then stops (SIGUSR1). It returns the number of
 // sessions that were still open and had to be cut.
 func (c *Core) SoftStop(grace time.Duration) int {
+	c.stopping.Store(true)
 	c.closeListeners()
 	done := make(chan struct{})
 	go func() {
@@ -482,11 +484,10 @@ func globalMaxconn(cfg *config.Config) int {
 	if cfg.Global.MaxConn > 0 {
 		return cfg.Global.MaxConn
 	}
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 300 {
-		return config.DefaultGlobalMaxConn
+	if h := hardMaxconn(); h > 0 {
+		return h
 	}
-	return int(min((rl.Cur-100)/2, 1<<20))
+	return config.DefaultGlobalMaxConn
 }
 
 // frontendMaxconn is the proxy's maxconn or, as in HAProxy, the global

@@ -84,6 +84,20 @@ type StatRow struct {
 	QTimeMax, CTimeMax, TTimeMax int64
 
 	Algo string // backend's balance algorithm
+
+	// Server state as `show servers state` stores it.
+	OpState   Op
+	AdminBits Admin
+	IWeight   int64
+	CheckNum  CheckStatus
+	// CheckState holds HAProxy's check flags: 0x1 running, 0x2
+	// configured, 0x4 enabled, 0x8 paused by maintenance.
+	CheckState int64
+	IP         string // server address without port; "" when unresolved
+	FQDN       string // host name the server was given, if any
+	Port       int64
+	CheckPort  int64
+	CheckAddr  string
 }
 
 // Stats returns a row for every object, in HAProxy's order: for each
@@ -235,7 +249,30 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	if p := s.throttleLocked(now); p < 100 && !s.admin.Drain() {
 		r.Throttle = int64(p)
 	}
+	a := s.addr.Load()
+	r.OpState, r.AdminBits, r.IWeight = s.op, s.admin, int64(s.initial.Weight)
+	r.Port = int64(a.port)
+	if a.ip.IsValid() {
+		r.IP = a.ip.String()
+	}
+	if r.IP != a.host {
+		r.FQDN = a.host
+	}
 	c := &s.check
+	r.CheckNum = c.status
+	r.CheckPort, r.CheckAddr = int64(c.port), c.addr
+	if c.running {
+		r.CheckState |= 0x1
+	}
+	if c.configured {
+		r.CheckState |= 0x2
+	}
+	if c.enabled {
+		r.CheckState |= 0x4
+	}
+	if c.configured && s.admin.Maint() {
+		r.CheckState |= 0x8
+	}
 	r.HasCheck = c.enabled
 	r.CheckShown = c.enabled && !s.admin.Maint()
 	r.ChkFail = c.failed

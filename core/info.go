@@ -1,0 +1,121 @@
+package core
+
+import (
+	"cmp"
+	"net/netip"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Info is the process-wide view `show info` reports.
+type Info struct {
+	Pid           int
+	Started       time.Time
+	Uptime        time.Duration
+	Nbthread      int
+	Ulimit        int // file descriptor limit
+	Maxconn       int // current global maxconn
+	HardMaxconn   int // what the file descriptor limit allows
+	CurrConns     int64
+	CumConns      int64
+	ConnRate      int64
+	ConnRateMax   int64
+	ConnRateLimit int64
+	SessRate      int64
+	SessRateMax   int64
+	Stopping      bool
+	Listeners     int // frontend listeners open now
+	DroppedLogs   uint64
+	BytesOut      int64 // bytes sent to clients and servers
+}
+
+// Info returns the process-wide counters and limits.
+func (c *Core) Info() Info {
+	now := time.Now()
+	in := Info{
+		Pid:           c.opts.PID,
+		Started:       c.started,
+		Uptime:        now.Sub(c.started),
+		Nbthread:      runtime.GOMAXPROCS(0),
+		Maxconn:       int(c.global.limit.Load()),
+		HardMaxconn:   hardMaxconn(),
+		CurrConns:     c.actconn.Load(),
+		ConnRate:      c.connRate.read(now),
+		ConnRateMax:   c.connRate.Max(),
+		ConnRateLimit: c.rateLimit.Load(),
+		Stopping:      c.stopping.Load(),
+	}
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
+		in.Ulimit = int(rl.Cur)
+	}
+	for _, p := range c.proxies {
+		if f := p.fe; f != nil {
+			in.CumConns += f.cnt.ConnTot.Load()
+			in.SessRate += f.cnt.Rate.read(now)
+			in.SessRateMax = max(in.SessRateMax, f.cnt.Rate.Max())
+			in.BytesOut += f.cnt.Out.Load()
+			in.Listeners += len(f.Addrs())
+		}
+		if b := p.be; b != nil {
+			in.BytesOut += b.cnt.In.Load()
+		}
+	}
+	for _, l := range c.loggers {
+		in.DroppedLogs += l.Dropped()
+	}
+	return in
+}
+
+// hardMaxconn is the highest global maxconn the descriptor limit allows.
+func hardMaxconn() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 300 {
+		return 0
+	}
+	return int(min((rl.Cur-100)/2, 1<<20))
+}
+
+// SessionInfo describes one live session for `show sess`.
+type SessionInfo struct {
+	ID       uint64
+	Client   netip.AddrPort
+	Frontend string
+	Backend  string
+	Server   string // empty until one is assigned
+	Age      time.Duration
+	BytesIn  int64
+	BytesOut int64
+}
+
+// Sessions lists the live sessions, oldest first.
+func (c *Core) Sessions() []SessionInfo {
+	now := time.Now()
+	var list []SessionInfo
+	c.sessions.each(func(s *session) bool {
+		si := SessionInfo{
+			ID: s.id, Client: s.peer, Frontend: s.fe.name, Backend: s.be.name,
+			Age: now.Sub(s.accepted), BytesIn: s.in.Load(), BytesOut: s.out.Load(),
+		}
+		if srv := s.srv.Load(); srv != nil {
+			si.Server = srv.name
+		}
+		list = append(list, si)
+		return true
+	})
+	slices.SortFunc(list, func(a, b SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return list
+}
+
+// ServerUsage reports what still holds a server: its sessions and the
+// connections queued in its backend, and its admin causes. `wait
+// srv-removable|srv-unused` polls it.
+func (c *Core) ServerUsage(backend, server string) (sessions, queued int64, admin Admin, err error) {
+	err = c.withServer(backend, server, func(b *Backend, s *Server, _ time.Time) error {
+		sessions, queued, admin = s.cnt.Cur.Load(), b.queue.len(), s.admin
+		return nil
+	})
+	return sessions, queued, admin, err
+}
