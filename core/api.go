@@ -241,6 +241,9 @@ func (c *Core) AddServer(backend string, sc config.Server) error {
 	if err != nil {
 		return err
 	}
+	if b.algo.static() {
+		return refuse(ErrStaticBackend, "backend %q", backend)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.serverLocked(sc.Name) != nil {
@@ -355,6 +358,17 @@ func (c *Core) SetFrontendState(name string, st FrontendState) error {
 	return nil
 }
 
+// FrontendState reports whether a frontend is open, paused or stopped.
+func (c *Core) FrontendState(name string) (FrontendState, error) {
+	f, err := c.Frontend(name)
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state, nil
+}
+
 // SetFrontendMaxconn changes a frontend's connection limit (at least 1).
 // A listener waiting on the old limit
 // resumes at once.
@@ -417,4 +431,68 @@ func (c *Core) ClearCounters(all bool) {
 			b.mu.Unlock()
 		}
 	}
+}
+
+// ResolveServer turns an operator's `backend/server` designator into
+// names: either part may be `#<id>`, as in HAProxy. It refuses a disabled
+// backend with ErrProxyDisabled.
+func (c *Core) ResolveServer(backend, server string) (string, string, error) {
+	var b *Backend
+	if id, ok := hashID(backend); ok {
+		for _, p := range c.proxies {
+			if p.be != nil && p.be.id == id {
+				b = p.be
+			}
+		}
+	} else {
+		b = c.backends[backend]
+	}
+	if b == nil {
+		return "", "", &NotFoundError{Kind: "backend", Name: backend}
+	}
+	if b.cfg.Disabled {
+		return "", "", refuse(ErrProxyDisabled, "backend %q", b.name)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, byID := hashID(server)
+	for _, s := range b.servers {
+		if byID && s.id == id || !byID && s.name == server {
+			return b.name, s.name, nil
+		}
+	}
+	return "", "", &NotFoundError{Kind: "server", Backend: b.name, Name: server}
+}
+
+// ResolveFrontend turns a frontend designator (a name or `#<id>`) into
+// its name.
+func (c *Core) ResolveFrontend(name string) (string, error) {
+	if id, ok := hashID(name); ok {
+		for _, p := range c.proxies {
+			if p.fe != nil && p.fe.id == id {
+				return p.fe.name, nil
+			}
+		}
+	} else if f := c.frontends[name]; f != nil {
+		return name, nil
+	}
+	return "", &NotFoundError{Kind: "frontend", Name: name}
+}
+
+// hashID reads HAProxy's `#<number>` designators.
+func hashID(s string) (int, bool) {
+	if len(s) < 2 || s[0] != '#' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s[1:])
+	return n, err == nil
+}
+
+// Backends returns the backend names in configuration order.
+func (c *Core) Backends() []string {
+	var names []string
+	for _, b := range c.backendsInOrder() {
+		names = append(names, b.name)
+	}
+	return names
 }

@@ -196,7 +196,10 @@ func (source) pick(_ *Backend, set *serverSet, client netip.Addr, avoid *Server)
 	return tryInOrder(set.servers, 0, avoid)
 }
 
-func (source) static() bool { return false }
+// static: like HAProxy's default map-based hashing, source takes only
+// 0% and 100% weights at runtime and no added servers, so that a change
+// never remaps clients it did not have to.
+func (source) static() bool { return true }
 
 // random draws servers at random in proportion to their weights and keeps
 // the least loaded of the draws: HAProxy's `random(2)` by default, the

@@ -29,7 +29,8 @@ var (
 	ErrWeightRange = errors.New("absolute weight can only be between 0 and 256 inclusive")
 	// ErrWeightNegative: a negative relative weight.
 	ErrWeightNegative = errors.New("relative weight must be positive")
-	// ErrStaticWeight: static-rr only takes 0% and 100% at runtime.
+	// ErrStaticWeight: static-rr and source only take 0% and 100% at
+	// runtime.
 	ErrStaticWeight = errors.New("backend is using a static LB algorithm and only accepts weights '0%' and '100%'")
 	// ErrNoCheck: the server has no health check configured.
 	ErrNoCheck = errors.New("health checks are not configured on this server")
@@ -45,6 +46,11 @@ var (
 	// ErrFrontendStopped: a frontend shut down for good cannot be
 	// enabled or changed.
 	ErrFrontendStopped = errors.New("frontend was shut down and cannot be enabled again")
+	// ErrStaticBackend: servers cannot be added to a backend whose
+	// algorithm is static (static-rr, source).
+	ErrStaticBackend = errors.New("backend must use a dynamic load balancing algorithm to support dynamic servers")
+	// ErrProxyDisabled: the backend is disabled in the configuration.
+	ErrProxyDisabled = errors.New("proxy is disabled")
 	// ErrBadValue: a number or address outside what the setting accepts.
 	ErrBadValue = errors.New("invalid value")
 )
