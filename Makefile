@@ -13,6 +13,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pivotd ./cmd/pivotd
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pivotctl ./cmd/pivotctl
 	$(GO) build -o $(BIN)/pivot-demo ./cmd/pivot-demo
 
 # Every test: vet, unit tests under the race detector, the end-to-end suite

@@ -22,10 +22,15 @@ import (
 	"pivot/core"
 	"pivot/core/config"
 	"pivot/core/logging"
+	"pivot/runtime"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and releaseDate are set at build time with
+// -ldflags "-X main.version=... -X main.releaseDate=YYYY/MM/DD".
+var (
+	version     = "dev"
+	releaseDate = "2026/11/23"
+)
 
 func main() {
 	app := &cli.App{
@@ -95,6 +100,16 @@ func run(c *cli.Context) error {
 		engine.Stop()
 		return cli.Exit("", 1)
 	}
+	admin, err := runtime.New(engine, cfg.Global, runtime.Options{Version: version, ReleaseDate: releaseDate, Diag: diag})
+	if err == nil {
+		err = admin.Start()
+	}
+	if err != nil {
+		diag.Alert(err.Error())
+		engine.Stop()
+		return cli.Exit("", 1)
+	}
+	defer admin.Stop()
 	pidfile := c.String("p")
 	if pidfile == "" {
 		pidfile = cfg.Global.PidFile

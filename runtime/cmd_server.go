@@ -1,0 +1,342 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"pivot/core"
+	"pivot/core/config"
+)
+
+// setServer is `set server <b>/<s> <what> ...`.
+func (c *adminConn) setServer(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 2))
+	if !ok {
+		return
+	}
+	value := arg(args, 4)
+	switch arg(args, 3) {
+	case "state":
+		st, ok := map[string]core.AdminState{"ready": core.StateReady, "drain": core.StateDrain, "maint": core.StateMaint}[value]
+		if !ok {
+			reply(w, "'set server <srv> state' expects 'ready', 'drain' and 'maint'.")
+			return
+		}
+		c.apply(w, c.srv.core.SetServerState(be, srv, st))
+	case "weight":
+		c.setWeight(w, be, srv, value)
+	case "health":
+		h, ok := map[string]core.Health{"up": core.HealthUp, "stopping": core.HealthStopping, "down": core.HealthDown}[value]
+		if !ok {
+			reply(w, "'set server <srv> health' expects 'up', 'stopping', or 'down'.")
+			return
+		}
+		c.apply(w, c.srv.core.SetServerHealth(be, srv, h))
+	case "agent":
+		if value != "up" && value != "down" {
+			reply(w, "'set server <srv> agent' expects 'up' or 'down'.")
+			return
+		}
+		c.apply(w, c.srv.core.SetServerAgent(be, srv, value == "up"))
+	case "addr":
+		c.setAddr(w, be, srv, args[4:])
+	case "check-addr":
+		c.setCheckAddr(w, be, srv, args[4:])
+	case "check-port":
+		if value == "" {
+			reply(w, fmt.Sprintf("set server %s/%s check-port requires a port.", be, srv))
+			return
+		}
+		port, ok := portArg(w, value)
+		if !ok {
+			return
+		}
+		if err := c.srv.core.SetServerCheckPort(be, srv, port); err != nil {
+			c.checkWarning(w, err)
+		}
+	case "agent-addr", "agent-port", "agent-send":
+		replyBare(w, "agent checks are not enabled on this server")
+	case "maxconn": // pivot's extension: the same as `set maxconn server`
+		c.setMaxconn(w, be, srv, value)
+	case "fqdn":
+		reply(w, "set server <b>/<s> fqdn failed because no resolution is configured.")
+	case "ssl":
+		reply(w, "'set server <srv> ssl' is not supported: pivot relays TCP and does not speak TLS to servers.")
+	default:
+		reply(w, "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight")
+	}
+}
+
+// apply reports the outcome of a change whose success prints nothing.
+func (c *adminConn) apply(w io.Writer, err error) {
+	if err != nil {
+		reply(w, errorText(err))
+	}
+}
+
+// setWeightCmd is `set weight <b>/<s> <weight>[%]`.
+func (c *adminConn) setWeightCmd(w io.Writer, args []string) {
+	if be, srv, ok := c.serverArg(w, arg(args, 2)); ok {
+		c.setWeight(w, be, srv, arg(args, 3))
+	}
+}
+
+// setWeight parses a weight as HAProxy does (strtol, then an optional
+// `%`) and applies it.
+func (c *adminConn) setWeight(w io.Writer, be, srv, value string) {
+	if value == "" {
+		reply(w, "Require <weight> or <weight%>.")
+		return
+	}
+	n, rest, ok := leadingInt(value)
+	switch {
+	case !ok:
+		replyBare(w, "Empty weight string empty or preceded by garbage")
+		return
+	case rest != "" && rest != "%":
+		replyBare(w, "Trailing garbage in weight string")
+		return
+	case n > 1<<30 || n < -(1<<30):
+		reply(w, "Absolute weight can only be between 0 and 256 inclusive.")
+		return
+	}
+	c.apply(w, c.srv.core.SetServerWeight(be, srv, int(n), rest == "%"))
+}
+
+// getWeight is `get weight <b>/<s>`: "<current> (initial <configured>)".
+func (c *adminConn) getWeight(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 2))
+	if !ok {
+		return
+	}
+	cur, initial, err := c.srv.core.ServerWeight(be, srv)
+	if err != nil {
+		reply(w, errorText(err))
+		return
+	}
+	fmt.Fprintf(w, "%d (initial %d)\n", cur, initial)
+}
+
+// setAddr is `set server <b>/<s> addr <ip> [port <port>]`; it always
+// reports what it did, as HAProxy does.
+func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
+	if len(args) == 0 {
+		reply(w, fmt.Sprintf("set server %s/%s addr requires an address and optionally a port.", be, srv))
+		return
+	}
+	ip, err := netip.ParseAddr(args[0])
+	if err != nil {
+		reply(w, fmt.Sprintf("Invalid addr '%s' by 'stats socket command'", args[0]))
+		return
+	}
+	port := 0
+	if arg(args, 1) == "port" {
+		p, err := strconv.Atoi(arg(args, 2))
+		if err != nil {
+			reply(w, fmt.Sprintf("problem converting port '%s' to an int by 'stats socket command'", arg(args, 2)))
+			return
+		}
+		if p < 1 || p > 65535 { // HAProxy 2.6 wraps 70000 to 4464; pivot refuses
+			reply(w, fmt.Sprintf("port %d is out of range 1-65535: nothing changed", p))
+			return
+		}
+		port = p
+	}
+	ch, err := c.srv.core.SetServerAddr(be, srv, ip.String(), port)
+	if err != nil {
+		reply(w, errorText(err))
+		return
+	}
+	var parts []string
+	if ch.OldHost == ch.NewHost {
+		parts = append(parts, "no need to change the addr")
+	} else {
+		parts = append(parts, fmt.Sprintf("IP changed from '%s' to '%s'", ch.OldHost, ch.NewHost))
+	}
+	if port != 0 {
+		if ch.OldPort == ch.NewPort {
+			parts = append(parts, "no need to change the port")
+		} else {
+			parts = append(parts, fmt.Sprintf("port changed from '%d' to '%d'", ch.OldPort, ch.NewPort))
+		}
+	}
+	reply(w, strings.Join(parts, ", ")+" by 'stats socket command'")
+}
+
+// setCheckAddr is `set server <b>/<s> check-addr <ip> [port <port>]`.
+func (c *adminConn) setCheckAddr(w io.Writer, be, srv string, args []string) {
+	if len(args) == 0 {
+		reply(w, fmt.Sprintf("set server %s/%s check-addr requires an address and optionally a port.", be, srv))
+		return
+	}
+	if _, err := netip.ParseAddr(args[0]); err != nil {
+		replyBare(w, fmt.Sprintf("invalid addr '%s'", args[0]))
+		return
+	}
+	port := 0
+	if arg(args, 1) == "port" {
+		p, ok := portArg(w, arg(args, 2))
+		if !ok {
+			return
+		}
+		port = p
+	}
+	if err := c.srv.core.SetServerCheckAddr(be, srv, args[0], port); err != nil {
+		c.checkWarning(w, err)
+	}
+}
+
+// portArg parses a check port, answering HAProxy's warnings.
+func portArg(w io.Writer, s string) (int, bool) {
+	p, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		replyBare(w, "provided port is not an integer")
+		return 0, false
+	case p < 1 || p > 65535:
+		replyBare(w, "provided port is invalid")
+		return 0, false
+	}
+	return p, true
+}
+
+// checkWarning answers a refused check-addr/check-port change.
+func (c *adminConn) checkWarning(w io.Writer, err error) {
+	if errors.Is(err, core.ErrNoCheck) {
+		replyBare(w, "health checks are not enabled on this server")
+		return
+	}
+	reply(w, errorText(err))
+}
+
+// enableServer is `enable server` / `disable server`: ready / maint.
+func (c *adminConn) enableServer(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 2))
+	if !ok {
+		return
+	}
+	st := core.StateReady
+	if args[0] == "disable" {
+		st = core.StateMaint
+	}
+	c.apply(w, c.srv.core.SetServerState(be, srv, st))
+}
+
+// enableHealth is `enable health` / `disable health`.
+func (c *adminConn) enableHealth(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 2))
+	if !ok {
+		return
+	}
+	on := args[0] == "enable"
+	err := c.srv.core.SetServerCheckEnabled(be, srv, on)
+	switch {
+	case errors.Is(err, core.ErrNoCheck) && on:
+		reply(w, "Health check was not configured on this server, cannot enable.")
+	case errors.Is(err, core.ErrNoCheck):
+		// HAProxy says nothing when disabling a check that is not there.
+	default:
+		c.apply(w, err)
+	}
+}
+
+// enableAgent is `enable agent` / `disable agent`; pivot has no agent
+// checks yet, so enabling one is always refused.
+func (c *adminConn) enableAgent(w io.Writer, args []string) {
+	if _, _, ok := c.serverArg(w, arg(args, 2)); !ok {
+		return
+	}
+	if args[0] == "enable" {
+		reply(w, "Agent was not configured on this server, cannot enable.")
+	}
+}
+
+// setMaxconnServer is `set maxconn server <b>/<s> <n>`.
+func (c *adminConn) setMaxconnServer(w io.Writer, args []string) {
+	if be, srv, ok := c.serverArg(w, arg(args, 3)); ok {
+		c.setMaxconn(w, be, srv, arg(args, 4))
+	}
+}
+
+func (c *adminConn) setMaxconn(w io.Writer, be, srv, value string) {
+	if value == "" {
+		reply(w, "Require <maxconn>.")
+		return
+	}
+	n, rest, ok := leadingInt(value)
+	switch {
+	case !ok:
+		replyBare(w, "maxconn string empty or preceded by garbage")
+	case rest != "":
+		replyBare(w, "Trailing garbage in maxconn string")
+	case n < 0 || n > 1<<31-1: // HAProxy 2.6 wraps -5 to 4294967291; pivot refuses
+		reply(w, fmt.Sprintf("maxconn %s is out of range: 0 (no limit) to 2147483647.", value))
+	default:
+		c.apply(w, c.srv.core.SetServerMaxconn(be, srv, int(n)))
+	}
+}
+
+// addServer is `add server <b>/<s> <addr>[:<port>] [keywords...]`.
+func (c *adminConn) addServer(w io.Writer, args []string) {
+	b, name, found := strings.Cut(arg(args, 2), "/")
+	if !found || b == "" || name == "" {
+		replyBare(w, "Require 'backend/server'.")
+		return
+	}
+	if _, err := c.srv.core.Backend(b); err != nil {
+		replyBare(w, "No such backend.")
+		return
+	}
+	if len(args) < 4 {
+		reply(w, "'server' expects <name> and <addr>[:<port>] as arguments.")
+		return
+	}
+	sc, err := config.ParseServer(name, args[3], args[4:])
+	if err != nil {
+		reply(w, err.Error()+".")
+		return
+	}
+	if err := c.srv.core.AddServer(b, sc); err != nil {
+		msg := errorText(err)
+		if errors.Is(err, core.ErrStaticBackend) {
+			replyBare(w, msg)
+			return
+		}
+		reply(w, msg)
+		return
+	}
+	reply(w, "New server registered.")
+}
+
+// delServer is `del server <b>/<s>`. Every answer ends without LF, as in
+// HAProxy 2.6.
+func (c *adminConn) delServer(w io.Writer, args []string) {
+	b, s, found := strings.Cut(arg(args, 2), "/")
+	if !found || b == "" || s == "" {
+		replyBare(w, "Require 'backend/server'.")
+		return
+	}
+	be, srv, err := c.srv.core.ResolveServer(b, s)
+	if err == nil {
+		err = c.srv.core.DelServer(be, srv)
+	}
+	if err != nil {
+		replyBare(w, errorText(err))
+		return
+	}
+	replyBare(w, "Server deleted.")
+}
+
+// shutdownServerSessions is `shutdown sessions server <b>/<s>`.
+func (c *adminConn) shutdownServerSessions(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 3))
+	if !ok {
+		return
+	}
+	_, err := c.srv.core.ShutdownServerSessions(be, srv)
+	c.apply(w, err)
+}

@@ -1,0 +1,250 @@
+// Package runtime is pivot's control plane: the admin sockets that speak
+// HAProxy's Runtime API. It reads command lines, checks access levels,
+// calls core's API and writes HAProxy's answers. No rule about what a
+// state change means lives here.
+//
+//	rt, err := runtime.New(engine, cfg.Global, runtime.Options{Version: "1.0"})
+//	if err := rt.Start(); err != nil { ... } // opens every `stats socket`
+//	defer rt.Stop()
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"pivot/core"
+	"pivot/core/config"
+	"pivot/core/logging"
+)
+
+// DefaultTimeout is how long an admin connection may stay idle when
+// `stats timeout` is not set (HAProxy's default).
+const DefaultTimeout = 10 * time.Second
+
+// maxClients caps concurrent admin connections over all sockets, as
+// HAProxy's `stats maxconn` default does. A connection waiting for a slot
+// longer than the idle timeout is closed.
+const maxClients = 10
+
+// Options are what the daemon passes besides the configuration.
+type Options struct {
+	Version     string // shown by `show version` and `show info`
+	ReleaseDate string // YYYY/MM/DD
+	Diag        *logging.DiagLogger
+}
+
+// Server serves the admin sockets of one running core.
+type Server struct {
+	core    *core.Core
+	global  config.Global
+	opts    Options
+	timeout time.Duration
+	slots   chan struct{}
+
+	mu      sync.Mutex
+	sockets []*socket
+	stop    chan struct{}
+	conns   map[net.Conn]struct{} // live admin connections, closed by Stop
+	wg      sync.WaitGroup
+}
+
+// socket is one `stats socket` line, open.
+type socket struct {
+	cfg   config.StatsSocket
+	level Level
+	ln    net.Listener
+	name  string // as `show cli sockets` prints it: unix@PATH or ipv4@IP:PORT
+	path  string // Unix socket file to remove on stop; "" for TCP
+}
+
+// New prepares the admin sockets of global for c. Nothing is opened yet.
+func New(c *core.Core, global config.Global, opts Options) (*Server, error) {
+	s := &Server{core: c, global: global, opts: opts, timeout: global.StatsTimeout, slots: make(chan struct{}, maxClients)}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	for _, sc := range global.StatsSockets {
+		level, err := ParseLevel(sc.Level)
+		if err != nil {
+			return nil, fmt.Errorf("stats socket %s: %w", sc.Addr, err)
+		}
+		s.sockets = append(s.sockets, &socket{cfg: sc, level: level})
+	}
+	return s, nil
+}
+
+// Start opens every socket and starts serving. If one cannot be opened,
+// the ones already open are closed and the error names the socket.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stop = make(chan struct{})
+	for i, sock := range s.sockets {
+		if err := sock.open(); err != nil {
+			for _, o := range s.sockets[:i] {
+				o.close()
+			}
+			return fmt.Errorf("stats socket %s: %w", sock.cfg.Addr, err)
+		}
+		s.wg.Add(1)
+		go s.acceptLoop(sock)
+	}
+	return nil
+}
+
+// Stop closes the sockets and every admin connection, and waits for them.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	if s.stop != nil {
+		close(s.stop)
+		for _, sock := range s.sockets {
+			sock.close()
+		}
+		for conn := range s.conns {
+			conn.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// open listens on the socket's address. A Unix socket is created under a
+// temporary name, given its mode and owner, then renamed over the final
+// path, so that a stale file left by a crashed run is replaced atomically
+// and clients never see a socket with the wrong permissions. A path that a
+// live process still answers on is refused, not stolen.
+func (sock *socket) open() error {
+	addr := sock.cfg.Addr
+	if proto, hostport, ok := strings.Cut(addr, "@"); ok && (proto == "ipv4" || proto == "ipv6") {
+		network := "tcp4"
+		if proto == "ipv6" {
+			network = "tcp6"
+		}
+		ln, err := net.Listen(network, hostport)
+		if err != nil {
+			return err
+		}
+		sock.ln, sock.name = ln, proto+"@"+ln.Addr().String()
+		return nil
+	}
+	path := addr
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return errors.New("another process is serving this socket")
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+strconv.Itoa(os.Getpid())+".tmp")
+	os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return err
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	fail := func(err error) error {
+		ln.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if sock.cfg.Mode != 0 {
+		if err := os.Chmod(tmp, sock.cfg.Mode); err != nil {
+			return fail(err)
+		}
+	}
+	uid, gid, err := sock.owner()
+	if err != nil {
+		return fail(err)
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := os.Lchown(tmp, uid, gid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	sock.ln, sock.name, sock.path = ln, "unix@"+path, path
+	return nil
+}
+
+// owner resolves the socket's uid and gid (-1: leave as is).
+func (sock *socket) owner() (int, int, error) {
+	uid, gid := sock.cfg.UID, sock.cfg.GID
+	if sock.cfg.User != "" {
+		u, err := user.Lookup(sock.cfg.User)
+		if err != nil {
+			return 0, 0, err
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+	}
+	if sock.cfg.Group != "" {
+		g, err := user.LookupGroup(sock.cfg.Group)
+		if err != nil {
+			return 0, 0, err
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	return uid, gid, nil
+}
+
+func (sock *socket) close() {
+	if sock.ln == nil {
+		return
+	}
+	sock.ln.Close()
+	if sock.path != "" {
+		os.Remove(sock.path)
+	}
+	sock.ln = nil
+}
+
+// acceptLoop accepts admin connections on one socket. Each connection
+// waits for one of the maxClients slots, at most the idle timeout.
+func (s *Server) acceptLoop(sock *socket) {
+	defer s.wg.Done()
+	ln := sock.ln
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		t := time.NewTimer(s.timeout)
+		select {
+		case s.slots <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			conn.Close()
+			continue
+		case <-s.stop:
+			t.Stop()
+			conn.Close()
+			return
+		}
+		s.wg.Add(1)
+		go s.serveAdminConn(sock, conn)
+	}
+}
+
+// hostname is `show info`'s node: the machine's name.
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
