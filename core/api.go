@@ -337,6 +337,9 @@ func (c *Core) SetFrontendState(name string, st FrontendState) error {
 	}
 	switch st {
 	case FrontendOpen:
+		if c.stopping.Load() {
+			return refuse(ErrStopping, "frontend %q", name)
+		}
 		if err := f.openLocked(); err != nil {
 			return err
 		}

@@ -135,11 +135,12 @@ type average struct {
 const averageWindow = 1024
 
 func (a *average) add(v int64) {
-	n := a.n.Add(1)
-	w := min(n, averageWindow)
+	a.n.Add(1)
 	for {
 		old := a.sum.Load()
-		next := old - old/w + v
+		// Decay by the whole window, as swrate_add does; Value divides by
+		// the samples seen so far while there are fewer than a window.
+		next := old - old/averageWindow + v
 		if a.sum.CompareAndSwap(old, next) {
 			return
 		}

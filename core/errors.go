@@ -51,6 +51,8 @@ var (
 	ErrStaticBackend = errors.New("backend must use a dynamic load balancing algorithm to support dynamic servers")
 	// ErrProxyDisabled: the backend is disabled in the configuration.
 	ErrProxyDisabled = errors.New("proxy is disabled")
+	// ErrStopping: the daemon is stopping; nothing may start accepting.
+	ErrStopping = errors.New("pivotd is stopping")
 	// ErrBadValue: a number or address outside what the setting accepts.
 	ErrBadValue = errors.New("invalid value")
 )

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pumpChunk bounds how many bytes one io.Copy call moves, so that the
@@ -24,17 +26,14 @@ type pipe struct {
 	srcSide byte
 	// idle is the longest src may stay silent (0: no limit); finIdle
 	// replaces it once the other direction has ended (client-fin /
-	// server-fin).
+	// server-fin). There is no write deadline: with splice, a write that
+	// times out mid-chunk would lose what the pipe holds.
 	idle, finIdle time.Duration
 	// counted receives every byte moved: the session's counter, then the
 	// frontend's, backend's and server's.
 	counted []*atomic.Int64
-	// activity is shared by both directions: an idle deadline is not an
-	// idle session while the other direction still moves bytes.
-	activity *atomic.Int64
-	// otherDone is set by the other direction when it ends cleanly.
-	otherDone *atomic.Bool
-	done      *atomic.Bool
+	other   *pipe // the opposite direction
+	done    atomic.Bool
 }
 
 // pumpResult is how a direction ended: a clean EOF (term empty) or the
@@ -47,52 +46,78 @@ type pumpResult struct {
 // pumpOneWay copies p.src to p.dst until EOF, an error or an idle timeout.
 // On EOF it passes the half-close on (CloseWrite), so a client's
 // shutdown(SHUT_WR) reaches the server while the answer still flows back.
+//
+// Deadlines are armed per chunk, not per read, so that the kernel moves
+// the bytes. When one expires the kernel is asked (TCP_INFO) when each
+// socket last received data: a session is idle only if neither direction
+// received anything for the whole timeout, however large the chunk.
 func pumpOneWay(p *pipe, results chan<- pumpResult) {
 	lr := &io.LimitedReader{R: p.src}
 	armed := false
 	for {
 		idle := p.idle
-		if p.otherDone.Load() && p.finIdle > 0 {
+		if p.other.done.Load() && p.finIdle > 0 {
 			idle = p.finIdle
 		}
+		now := time.Now()
 		if idle > 0 {
-			p.src.SetReadDeadline(time.Now().Add(idle))
+			p.src.SetReadDeadline(now.Add(idle))
 			armed = true
 		} else if armed {
 			p.src.SetReadDeadline(time.Time{})
 			armed = false
 		}
-		before := p.activity.Load()
 		lr.N = pumpChunk
 		w, err := io.Copy(p.dst, lr)
 		if w > 0 {
 			for _, c := range p.counted {
 				c.Add(w)
 			}
-			p.activity.Add(w)
 		}
 		switch {
 		case err == nil && lr.N > 0: // EOF inside this chunk
 			p.dst.CloseWrite()
 			p.done.Store(true)
+			// The other direction now has its -fin timeout, at once.
+			if o := p.other; o.finIdle > 0 && !o.done.Load() {
+				o.src.SetReadDeadline(time.Now().Add(o.finIdle))
+			}
 			results <- pumpResult{}
 			return
 		case err == nil:
 			continue
 		case isTimeout(err):
-			if w > 0 || p.activity.Load() != before {
+			if w > 0 || receivedWithin(p.other.src, idle) {
 				continue // the session is not idle: re-arm
 			}
 			results <- pumpResult{term: string([]byte{p.srcSide + 'a' - 'A', 'D'}), side: p.srcSide}
 			return
 		}
 		side := p.srcSide
-		if errors.Is(err, syscall.EPIPE) {
+		var op *net.OpError
+		if errors.Is(err, syscall.EPIPE) || errors.As(err, &op) && op.Op == "write" {
 			side = otherSide(side) // writing to dst failed: dst went away
 		}
 		results <- pumpResult{term: string([]byte{side, 'D'}), side: side}
 		return
 	}
+}
+
+// receivedWithin reports whether the kernel received data on c less than
+// d ago (false when it cannot tell, or d is zero).
+func receivedWithin(c *net.TCPConn, d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var info *unix.TCPInfo
+	rc.Control(func(fd uintptr) {
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	})
+	return err == nil && info != nil && time.Duration(info.Last_data_recv)*time.Millisecond < d
 }
 
 func otherSide(b byte) byte {
@@ -108,24 +133,21 @@ func (s *session) relay(conn *net.TCPConn, srv *Server) string {
 	c := s.fe.core
 	be := s.be
 	cfg := be.cfg
-	var activity atomic.Int64
-	var upDone, downDone atomic.Bool
 	clientIdle, serverIdle := c.clientTimeout(s.fe.cfg), c.serverTimeout(cfg)
+	if t := c.tunnelTimeout(cfg); t > 0 {
+		clientIdle, serverIdle = t, t
+	}
 	up := &pipe{
 		dst: conn, src: s.client, srcSide: 'C',
 		idle: clientIdle, finIdle: s.fe.cfg.Timeouts.ClientFin,
-		counted:  []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
-		activity: &activity, otherDone: &downDone, done: &upDone,
+		counted: []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
 	}
 	down := &pipe{
 		dst: s.client, src: conn, srcSide: 'S',
 		idle: serverIdle, finIdle: cfg.Timeouts.ServerFin,
-		counted:  []*atomic.Int64{&s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out},
-		activity: &activity, otherDone: &upDone, done: &downDone,
+		counted: []*atomic.Int64{&s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out},
 	}
-	if t := c.tunnelTimeout(cfg); t > 0 {
-		up.idle, down.idle = t, t
-	}
+	up.other, down.other = down, up
 	results := make(chan pumpResult, 2)
 	go pumpOneWay(up, results)
 	go pumpOneWay(down, results)

@@ -219,7 +219,19 @@ func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, st
 			rec.Retries++
 			srv.cnt.Retries.Add(1)
 			be.cnt.Retries.Add(1)
-			if cfg.Redispatch && redispatchNow(rec.Retries, retries, cfg.RedispatchInterval) {
+			// A server taken out of rotation meanwhile (maint, drain,
+			// down) gets no retry: redispatch at once if allowed, as
+			// HAProxy does for a server no longer running, else give up.
+			gone := !srv.usable.Load()
+			if gone && !cfg.Redispatch {
+				srv.cnt.Econ.Add(1)
+				be.cnt.Econ.Add(1)
+				return srv, nil, "SC"
+			}
+			if cfg.Redispatch && (gone || redispatchNow(rec.Retries, retries, cfg.RedispatchInterval)) {
+				srv.cnt.Redisp.Add(1)
+				be.cnt.Redisp.Add(1)
+				rec.Redispatched = true
 				srv.cnt.Redisp.Add(1)
 				be.cnt.Redisp.Add(1)
 				rec.Redispatched = true
@@ -237,6 +249,17 @@ func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, st
 			}
 			if !timedOut && !c.sleep(s.ctx, turn) {
 				return srv, nil, "K-"
+			}
+			if !srv.usable.Load() { // changed during the turn-around: decide again
+				if !cfg.Redispatch {
+					srv.cnt.Econ.Add(1)
+					be.cnt.Econ.Add(1)
+					return srv, nil, "SC"
+				}
+				srv.sessions.remove(s)
+				srv.release()
+				avoid = srv
+				break
 			}
 		}
 	}

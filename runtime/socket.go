@@ -54,6 +54,8 @@ type Server struct {
 	stop    chan struct{}
 	conns   map[net.Conn]struct{} // live admin connections, closed by Stop
 	wg      sync.WaitGroup
+
+	stopOnce sync.Once
 }
 
 // socket is one `stats socket` line, open.
@@ -100,19 +102,22 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// Stop closes the sockets and every admin connection, and waits for them.
+// Stop closes the sockets and every admin connection, and waits for
+// them. It may be called more than once.
 func (s *Server) Stop() {
-	s.mu.Lock()
-	if s.stop != nil {
-		close(s.stop)
-		for _, sock := range s.sockets {
-			sock.close()
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		if s.stop != nil {
+			close(s.stop)
+			for _, sock := range s.sockets {
+				sock.close()
+			}
+			for conn := range s.conns {
+				conn.Close()
+			}
 		}
-		for conn := range s.conns {
-			conn.Close()
-		}
-	}
-	s.mu.Unlock()
+		s.mu.Unlock()
+	})
 	s.wg.Wait()
 }
 

@@ -124,19 +124,37 @@ func run(c *cli.Context) error {
 	}
 	diag.Notice(fmt.Sprintf("pivotd %s started with %d proxies", version, len(cfg.Proxies)))
 
-	for sig := range sigs {
-		switch sig {
-		case syscall.SIGUSR1:
-			diag.Notice("soft stop: no longer accepting, waiting for running sessions")
-			if cut := engine.SoftStop(cfg.Global.HardStopAfter); cut > 0 {
-				diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
+	// SIGUSR1 starts a soft stop that may take long; SIGTERM or SIGINT,
+	// even during it, stop at once. The admin socket keeps answering
+	// during a soft stop, and closes before the core stops.
+	softDone := make(chan struct{})
+	soft := false
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGUSR1 {
+				if !soft {
+					soft = true
+					diag.Notice("soft stop: no longer accepting, waiting for running sessions")
+					go func() {
+						if cut := engine.SoftStop(cfg.Global.HardStopAfter); cut > 0 {
+							diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
+						}
+						close(softDone)
+					}()
+				}
+				continue
 			}
-		default:
 			diag.Notice(fmt.Sprintf("%v received: stopping", sig))
+			admin.Stop()
 			engine.Stop()
+			if soft {
+				<-softDone
+			}
+		case <-softDone:
+			admin.Stop()
 		}
 		diag.Notice("stopped")
 		return nil
 	}
-	return nil
 }
