@@ -35,7 +35,7 @@ fuzz:
 
 # A guided tour: pivotd in front of three local demo backends.
 demo: build
-	$(BIN)/pivot-demo $(BIN)/pivotd
+	$(BIN)/pivot-demo $(BIN)/pivotd $(BIN)/pivotctl
 
 clean:
 	rm -rf $(BIN)

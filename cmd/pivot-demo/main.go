@@ -2,7 +2,9 @@
 // to install: it starts three demo backends on loopback, runs the pivotd
 // binary in front of them, sends traffic and shows where it lands, stops a
 // backend to show the health check taking it out of rotation and bringing
-// it back, then stops everything it started. `make demo` runs it.
+// it back, then walks through a maintenance with pivotctl (drain, wait for
+// the last session, maint, ready) and adds and removes a server, then stops
+// everything it started. `make demo` runs it.
 package main
 
 import (
@@ -23,17 +25,17 @@ import (
 )
 
 func main() {
-	pivotd := "bin/pivotd"
-	if len(os.Args) > 1 {
-		pivotd = os.Args[1]
+	pivotd, pivotctl := "bin/pivotd", "bin/pivotctl"
+	if len(os.Args) > 2 {
+		pivotd, pivotctl = os.Args[1], os.Args[2]
 	}
-	if err := run(pivotd); err != nil {
+	if err := run(pivotd, pivotctl); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pivotd string) error {
+func run(pivotd, pivotctl string) error {
 	dir, err := os.MkdirTemp("", "pivot-demo-")
 	if err != nil {
 		return err
@@ -41,7 +43,7 @@ func run(pivotd string) error {
 	defer os.RemoveAll(dir)
 
 	var backends []*demoBackend
-	for _, name := range []string{"db1", "db2", "db3"} {
+	for _, name := range []string{"db1", "db2", "db3", "db4"} {
 		b, err := startBackend(name, "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -53,8 +55,10 @@ func run(pivotd string) error {
 	if err != nil {
 		return err
 	}
+	sock := filepath.Join(dir, "admin.sock")
 	cfg := fmt.Sprintf(`global
     maxconn 1000
+    stats socket %s mode 600 level admin
 
 defaults
     mode tcp
@@ -72,7 +76,7 @@ backend demo_be
     server db1 %s check inter 200ms rise 2 fall 2
     server db2 %s check inter 200ms rise 2 fall 2
     server db3 %s check inter 200ms rise 2 fall 2 weight 2
-`, front, backends[0].addr, backends[1].addr, backends[2].addr)
+`, sock, front, backends[0].addr, backends[1].addr, backends[2].addr)
 	cfgPath := filepath.Join(dir, "pivot.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
@@ -132,6 +136,72 @@ backend demo_be
 		return err
 	}
 
+	ctl := func(args ...string) error {
+		fmt.Printf("  $ pivotctl %s\n", strings.Join(args, " "))
+		cmd := exec.Command(pivotctl, append([]string{"-s", sock}, args...)...)
+		out, err := cmd.CombinedOutput()
+		fmt.Print(indent(string(out)))
+		if err != nil {
+			return fmt.Errorf("pivotctl %s: %v", strings.Join(args, " "), err)
+		}
+		return nil
+	}
+
+	step("Looking: pivotctl show stat")
+	if err := ctl("show", "stat"); err != nil {
+		return err
+	}
+
+	step("Maintenance of db1: drain, its running session goes on, new ones go elsewhere")
+	held, err := holdOn(front, "db1")
+	if err != nil {
+		return err
+	}
+	if err := ctl("server", "drain", "demo_be/db1"); err != nil {
+		return err
+	}
+	if err := traffic(front, 6); err != nil {
+		return err
+	}
+	if err := ctl("exec", "show sess"); err != nil {
+		return err
+	}
+	fmt.Println("  the client on db1 finishes its work and disconnects")
+	held.Close()
+	if err := ctl("exec", "wait 5s srv-unused demo_be/db1"); err != nil {
+		return err
+	}
+	if err := ctl("server", "maint", "demo_be/db1"); err != nil {
+		return err
+	}
+	fmt.Println("  ... db1 is upgraded here ...")
+	if err := ctl("server", "ready", "demo_be/db1"); err != nil {
+		return err
+	}
+	if err := traffic(front, 8); err != nil {
+		return err
+	}
+
+	step("A new server is added at runtime, takes traffic, and is removed")
+	if err := ctl("server", "add", "demo_be/db4", backends[3].addr, "weight", "2"); err != nil {
+		return err
+	}
+	if err := ctl("server", "ready", "demo_be/db4"); err != nil {
+		return err
+	}
+	if err := traffic(front, 12); err != nil {
+		return err
+	}
+	if err := ctl("server", "maint", "demo_be/db4"); err != nil {
+		return err
+	}
+	if err := ctl("server", "del", "demo_be/db4"); err != nil {
+		return err
+	}
+	if err := ctl("show", "stat"); err != nil {
+		return err
+	}
+
 	step("SIGTERM: pivotd stops and the demo cleans up")
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
@@ -164,6 +234,26 @@ func traffic(addr string, n int) error {
 		fmt.Printf("  %-4s %2d %s\n", k, count[k], strings.Repeat("#", count[k]))
 	}
 	return nil
+}
+
+// holdOn opens connections until one lands on server and keeps it open:
+// a client in the middle of its work.
+func holdOn(addr, server string) (net.Conn, error) {
+	for range 20 {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return nil, err
+		}
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		name, err := bufio.NewReader(c).ReadString('\n')
+		if err == nil && strings.TrimSpace(name) == server {
+			c.SetReadDeadline(time.Time{})
+			fmt.Printf("  a client holds a session on %s\n", server)
+			return c, nil
+		}
+		c.Close()
+	}
+	return nil, fmt.Errorf("no connection reached %s", server)
 }
 
 // who connects, reads the greeting, checks the echo and closes.
