@@ -57,6 +57,7 @@ func (s *Server) serveAdminConn(sock *socket, conn net.Conn) {
 		if errors.Is(err, errLineTooLong) {
 			fmt.Fprintf(w, "Command line too long (more than %d bytes).\n\n", maxLine)
 			w.Flush()
+			discardRest(conn, r)
 			return
 		}
 		if err != nil {
@@ -75,6 +76,17 @@ func (s *Server) serveAdminConn(sock *socket, conn net.Conn) {
 			return
 		}
 	}
+}
+
+// discardRest half-closes conn after an error answer and reads what the
+// client still sends (at most 1 MiB, for at most a second), so that
+// closing does not reset the connection before the answer is read.
+func discardRest(conn net.Conn, r *bufio.Reader) {
+	if hc, ok := conn.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(r, 1<<20))
 }
 
 // readLine reads one line without its LF (and a CR before it).
