@@ -17,17 +17,20 @@ import (
 	"time"
 )
 
-var pivotctl string // path of the binary built by TestMain
+// pivotctl and pivotd are the binaries built by TestMain.
+var pivotctl, pivotd string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pivotctl-e2e")
 	if err != nil {
 		panic(err)
 	}
-	pivotctl = filepath.Join(dir, "pivotctl")
-	if out, err := exec.Command("go", "build", "-o", pivotctl, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building pivotctl: %v\n%s", err, out)
-		os.Exit(1)
+	pivotctl, pivotd = filepath.Join(dir, "pivotctl"), filepath.Join(dir, "pivotd")
+	for bin, pkg := range map[string]string{pivotctl: ".", pivotd: "../pivotd"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -89,16 +92,32 @@ func freePort(t *testing.T) string {
 	return ""
 }
 
-// startHAProxy runs haproxy -db with a fresh config; it is killed when the
-// test ends. Without haproxy the test is skipped, unless CI=true.
-func startHAProxy(t *testing.T) *haproxy {
+// forEachDaemon runs a test against the real HAProxy and against pivotd
+// with the same configuration: pivotctl must work with both.
+func forEachDaemon(t *testing.T, test func(t *testing.T, kind string)) {
+	for _, kind := range []string{"haproxy", "pivotd"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, kind)
+		})
+	}
+}
+
+// startDaemon runs `haproxy -db` or pivotd with a fresh config; it is
+// killed when the test ends. Without haproxy the HAProxy side is skipped,
+// unless CI=true.
+func startDaemon(t *testing.T, kind string) *haproxy {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("haproxy is not installed (apt-get install haproxy); CI=true requires it")
+	bin, args := pivotd, []string{}
+	if kind == "haproxy" {
+		var err error
+		if bin, err = exec.LookPath("haproxy"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("haproxy is not installed (apt-get install haproxy); CI=true requires it")
+			}
+			t.Skip("haproxy is not installed (apt-get install haproxy); skipping the end-to-end test")
 		}
-		t.Skip("haproxy is not installed (apt-get install haproxy); skipping the end-to-end test")
+		args = []string{"-db"}
 	}
 	dir := t.TempDir()
 	h := &haproxy{
@@ -137,7 +156,7 @@ backend be_one
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "-db", "-f", cfgPath)
+	cmd := exec.Command(bin, append(args, "-f", cfgPath)...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -146,7 +165,7 @@ backend be_one
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("haproxy output:\n%s", logs.String())
+			t.Logf("%s output:\n%s", kind, logs.String())
 		}
 	})
 	waitFor(t, 5*time.Second, func() error {
@@ -233,9 +252,10 @@ func serverStatus(t *testing.T, sock, ref string) string {
 	return ""
 }
 
-func TestShowStat(t *testing.T) {
-	t.Parallel()
-	h := startHAProxy(t)
+func TestShowStat(t *testing.T) { forEachDaemon(t, testShowStat) }
+
+func testShowStat(t *testing.T, kind string) {
+	h := startDaemon(t, kind)
 	r := expect(t, 0, "FRONTEND", "", "-s", h.admin, "show", "stat")
 	for _, want := range []string{"fe_app", "BACKEND  SERVER", "be_app", "s1", "backup", "be_one", "only", "no check"} {
 		if !strings.Contains(r.stdout, want) {
@@ -275,9 +295,10 @@ func TestShowStat(t *testing.T) {
 	expect(t, 0, "every 2s", "", "-s", h.admin, "show", "stat", "-w", "--count", "1", "-b", "be_one")
 }
 
-func TestServerCommands(t *testing.T) {
-	t.Parallel()
-	h := startHAProxy(t)
+func TestServerCommands(t *testing.T) { forEachDaemon(t, testServerCommands) }
+
+func testServerCommands(t *testing.T, kind string) {
+	h := startDaemon(t, kind)
 	s := []string{"-s", h.admin}
 	run := func(code int, stderr string, args ...string) {
 		t.Helper()
@@ -347,9 +368,10 @@ func TestServerCommands(t *testing.T) {
 	run(1, `no frontend named "nope"`, "frontend", "enable", "nope")
 }
 
-func TestSessionsAndKill(t *testing.T) {
-	t.Parallel()
-	h := startHAProxy(t)
+func TestSessionsAndKill(t *testing.T) { forEachDaemon(t, testSessionsAndKill) }
+
+func testSessionsAndKill(t *testing.T, kind string) {
+	h := startDaemon(t, kind)
 	c, err := net.Dial("tcp", h.feOne)
 	if err != nil {
 		t.Fatal(err)
@@ -384,15 +406,17 @@ func TestSessionsAndKill(t *testing.T) {
 	expect(t, 1, "", "No such server.", "-s", h.admin, "kill", "be_one/nope")
 }
 
-func TestExec(t *testing.T) {
-	t.Parallel()
-	h := startHAProxy(t)
+func TestExec(t *testing.T) { forEachDaemon(t, testExec) }
+
+func testExec(t *testing.T, kind string) {
+	h := startDaemon(t, kind)
 	expect(t, 0, "admin\n", "", "-s", h.admin, "exec", "show cli level")
 	r := expect(t, 0, "", "", "-s", h.admin, "exec", "--raw", "show cli level")
 	if r.stdout != "admin\n\n" {
 		t.Errorf("--raw: %q; want HAProxy's exact bytes", r.stdout)
 	}
-	expect(t, 0, "2.6", "", "-s", h.admin, "exec", "show", "version") // words joined
+	version := map[string]string{"haproxy": "2.6", "pivotd": "dev"}[kind] // pivotd built without -ldflags
+	expect(t, 0, version, "", "-s", h.admin, "exec", "show", "version") // words joined
 	expect(t, 1, "", "Unknown command", "-s", h.admin, "exec", "show foo")
 	expect(t, 1, "", "Permission denied", "-s", h.oper, "exec", "set server be_app/s1 state drain")
 
@@ -427,7 +451,7 @@ func TestUnreachableAndUsage(t *testing.T) {
 // Several daemons: each is reported, the exit code is the worst.
 func TestSeveralDaemons(t *testing.T) {
 	t.Parallel()
-	h1, h2 := startHAProxy(t), startHAProxy(t)
+	h1, h2 := startDaemon(t, "haproxy"), startDaemon(t, "pivotd")
 	missing := filepath.Join(t.TempDir(), "none.sock")
 	expect(t, 0, "", "", "-s", h1.admin, "-s", h2.admin, "server", "drain", "be_app/s2")
 	for _, h := range []*haproxy{h1, h2} {
