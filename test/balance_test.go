@@ -18,22 +18,36 @@ func threeServers(t *testing.T) ([]*backend, vars) {
 	return bs, vars{"fe": freeAddr(t), "s1": bs[0].Addr, "s2": bs[1].Addr, "s3": bs[2].Addr}
 }
 
+// startBalanced starts s1, s2, s3 and pivotd with baseDefaults and
+//
+//	listen app
+//	    bind $fe
+//	    BODY
+//
+// where body holds the balance and server lines under test, written with
+// $s1, $s2, $s3 and the names of extra. It returns the backends and $fe.
+func startBalanced(t *testing.T, body string, extra vars) ([]*backend, string) {
+	t.Helper()
+	bs, v := threeServers(t)
+	for k, x := range extra {
+		v[k] = x
+	}
+	startPivot(t, baseDefaults+"\nlisten app\n    bind $fe"+body, v)
+	return bs, v["fe"]
+}
+
 func TestBalanceWeightedRoundRobin(t *testing.T) {
 	t.Parallel()
 	for _, algo := range []string{"roundrobin", "static-rr"} {
 		t.Run(algo, func(t *testing.T) {
 			t.Parallel()
-			_, v := threeServers(t)
-			v["algo"] = algo
-			startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+			_, fe := startBalanced(t, `
     balance $algo
     server s1 $s1 weight 1
     server s2 $s2 weight 2
     server s3 $s3 weight 3
-`, v)
-			seq := sequence(t, v["fe"], 60)
+`, vars{"algo": algo})
+			seq := sequence(t, fe, 60)
 			got := tally(seq)
 			want := map[string]int{"s1": 10, "s2": 20, "s3": 30}
 			for name, n := range want {
@@ -59,15 +73,12 @@ listen app
 
 func TestBalanceRoundRobinEqualWeights(t *testing.T) {
 	t.Parallel()
-	_, v := threeServers(t)
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+	_, fe := startBalanced(t, `
     server s1 $s1
     server s2 $s2
     server s3 $s3
-`, v)
-	seq := sequence(t, v["fe"], 30)
+`, nil)
+	seq := sequence(t, fe, 30)
 	for i := 0; i+3 <= len(seq); i++ {
 		w := slices.Clone(seq[i : i+3])
 		slices.Sort(w)
@@ -102,17 +113,13 @@ func TestBalanceWeightZero(t *testing.T) {
 	for _, algo := range []string{"roundrobin", "static-rr", "leastconn", "random", "source", "first"} {
 		t.Run(algo, func(t *testing.T) {
 			t.Parallel()
-			_, v := threeServers(t)
-			v["algo"] = algo
-			startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+			_, fe := startBalanced(t, `
     balance $algo
     server s1 $s1 weight 0
     server s2 $s2
     server s3 $s3 weight 0
-`, v)
-			got := tally(sequence(t, v["fe"], 12))
+`, vars{"algo": algo})
+			got := tally(sequence(t, fe, 12))
 			if got["s2"] != 12 {
 				t.Errorf("got %v; want all 12 connections on s2 (s1 and s3 have weight 0)", got)
 			}
@@ -120,68 +127,36 @@ listen app
 	}
 }
 
-// waitIdle waits until the server has no open connection, after a client
-// closed: pivot then frees the server's slot.
-func waitIdle(t *testing.T, b *backend, want int) {
-	t.Helper()
-	waitFor(t, 3*time.Second, func() error {
-		if n := b.Active(); n != want {
-			return fmt.Errorf("%s has %d open connections; want %d", b.Name, n, want)
-		}
-		return nil
-	})
-}
-
 func TestBalanceLeastconn(t *testing.T) {
 	t.Parallel()
-	bs, v := threeServers(t)
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+	bs, fe := startBalanced(t, `
     balance leastconn
     server s1 $s1
     server s2 $s2
     server s3 $s3
-`, v)
-	byServer := map[string][]*client{}
-	hold := func() string {
-		t.Helper()
-		c := dial(t, v["fe"])
-		name := c.greeting()
-		byServer[name] = append(byServer[name], c)
-		return name
-	}
+`, nil)
+	h := newHolder(t, fe)
 	// Two rounds of held connections: each round spreads over all three.
 	for round := 1; round <= 2; round++ {
-		var names []string
-		for range 3 {
-			names = append(names, hold())
-		}
-		slices.Sort(names)
-		if !slices.Equal(names, []string{"s1", "s2", "s3"}) {
+		if names := h.holdSorted(3); !slices.Equal(names, []string{"s1", "s2", "s3"}) {
 			t.Fatalf("round %d of held connections went to %q; want one on each server", round, names)
 		}
 	}
 	// Free one slot on each server in turn: the next connection must go to
 	// the server that has fewest (1 against 2).
 	for i, b := range bs {
-		cs := byServer[b.Name]
-		cs[0].close()
-		byServer[b.Name] = cs[1:]
-		waitIdle(t, b, 1)
-		if got := hold(); got != b.Name {
+		h.release(b.Name)
+		waitActive(t, b, 1)
+		if got := h.hold(); got != b.Name {
 			t.Errorf("step %d: new connection went to %s; want %s, the least loaded (loads s1=%d s2=%d s3=%d)",
 				i+1, got, b.Name, bs[0].Active(), bs[1].Active(), bs[2].Active())
 		}
 	}
 	// Empty s2 completely: the next two connections both go to s2.
-	for _, c := range byServer["s2"] {
-		c.close()
-	}
-	byServer["s2"] = nil
-	waitIdle(t, bs[1], 0)
+	h.releaseAll("s2")
+	waitActive(t, bs[1], 0)
 	for i := range 2 {
-		if got := hold(); got != "s2" {
+		if got := h.hold(); got != "s2" {
 			t.Errorf("connection %d after emptying s2 went to %s; want s2 (0 or 1 connections against 2)", i+1, got)
 		}
 	}
@@ -189,23 +164,20 @@ listen app
 
 func TestBalanceFirst(t *testing.T) {
 	t.Parallel()
-	bs, v := threeServers(t)
 	// Ids out of configuration order: "first" follows the ids.
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+	bs, fe := startBalanced(t, `
     balance first
     server s1 $s1 id 3 maxconn 2
     server s2 $s2 id 1 maxconn 2
     server s3 $s3 id 2 maxconn 2
-`, v)
+`, nil)
 	t.Run("sequential", func(t *testing.T) {
 		// Each connection ends before the next starts, so s2 never
 		// holds more than one.
 		got := map[string]int{}
 		for range 10 {
-			got[who(t, v["fe"])]++
-			waitIdle(t, bs[1], 0)
+			got[who(t, fe)]++
+			waitActive(t, bs[1], 0)
 		}
 		if got["s2"] != 10 {
 			t.Errorf("got %v; want all 10 sequential connections on s2 (lowest id, never full)", got)
@@ -214,7 +186,7 @@ listen app
 	t.Run("fills in id order", func(t *testing.T) {
 		var got []string
 		for range 6 {
-			got = append(got, dial(t, v["fe"]).greeting())
+			got = append(got, dial(t, fe).greeting())
 		}
 		want := []string{"s2", "s2", "s3", "s3", "s1", "s1"}
 		if !slices.Equal(got, want) {
@@ -225,21 +197,18 @@ listen app
 
 func TestBalanceSource(t *testing.T) {
 	t.Parallel()
-	_, v := threeServers(t)
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+	_, fe := startBalanced(t, `
     balance source
     server s1 $s1
     server s2 $s2
     server s3 $s3
-`, v)
+`, nil)
 	used := map[string]bool{}
 	for i := 2; i <= 20; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", i)
 		var seen []string
 		for range 5 {
-			name, err := tryWhoFrom(ip, v["fe"])
+			name, err := tryWhoFrom(ip, fe)
 			if err != nil {
 				t.Fatalf("from %s: %v", ip, err)
 			}
@@ -257,16 +226,13 @@ listen app
 
 func TestBalanceRandom(t *testing.T) {
 	t.Parallel()
-	_, v := threeServers(t)
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
+	_, fe := startBalanced(t, `
     balance random
     server s1 $s1 weight 1
     server s2 $s2 weight 1
     server s3 $s3 weight 4
-`, v)
-	got := tally(sequence(t, v["fe"], 300))
+`, nil)
+	got := tally(sequence(t, fe, 300))
 	for _, s := range []string{"s1", "s2", "s3"} {
 		if got[s] < 15 {
 			t.Errorf("%s got %d of 300; want every server used (all: %v)", s, got[s], got)

@@ -79,9 +79,7 @@ func TestCheckNoServerAvailable(t *testing.T) {
 	t.Parallel()
 	s1 := startBackend(t, "s1")
 	v := vars{"fe": freeAddr(t), "s1": s1.Addr}
-	p := startPivot(t, baseDefaults+`
-    log stdout format raw local0
-    option tcplog
+	p := startPivot(t, baseDefaults+tcplogStdout+`
 frontend fe
     bind $fe
     default_backend be

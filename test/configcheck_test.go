@@ -1,7 +1,6 @@
 package test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,10 +118,7 @@ backend be
     server s1 `+s1.Addr+`
 `)
 	t.Run("check", func(t *testing.T) {
-		stdout, stderr, code := runPivotd(t, nil, "-c", "-f", front, "-f", back)
-		if code != 0 || !strings.Contains(stdout, "Configuration file is valid") {
-			t.Errorf("status %d, stdout %q; want 0 and valid\nstderr:\n%s", code, stdout, stderr)
-		}
+		expectConfigValid(t, nil, front, back)
 	})
 	t.Run("backend alone is not enough", func(t *testing.T) {
 		_, stderr, code := runPivotd(t, nil, "-c", "-f", front)
@@ -152,10 +148,7 @@ func TestConfigDirectory(t *testing.T) {
 	dir := t.TempDir()
 	// Files are read in lexical order: the defaults of 10-defaults.cfg
 	// (tcplog on stdout) apply to the frontend of 20-front.cfg.
-	writeFile(t, dir, "10-defaults.cfg", baseDefaults+`
-    log stdout format raw local0
-    option tcplog
-`)
+	writeFile(t, dir, "10-defaults.cfg", baseDefaults+tcplogStdout)
 	writeFile(t, dir, "20-front.cfg", `
 frontend fe
     bind `+fe+`
@@ -170,19 +163,14 @@ backend be
 		t.Fatal(err)
 	}
 	t.Run("check", func(t *testing.T) {
-		stdout, stderr, code := runPivotd(t, nil, "-c", "-f", dir)
-		if code != 0 || !strings.Contains(stdout, "Configuration file is valid") {
-			t.Errorf("status %d, stdout %q; want 0 and valid\nstderr:\n%s", code, stdout, stderr)
-		}
+		expectConfigValid(t, nil, dir)
 	})
 	t.Run("runs with the defaults of the first file", func(t *testing.T) {
 		p := startPivotOpts(t, "", pivotOpts{paths: []string{dir}})
-		c := dial(t, fe)
-		if got := c.greeting(); got != "s1" {
+		got, port := oneSession(t, fe)
+		if got != "s1" {
 			t.Fatalf("answered by %q; want s1", got)
 		}
-		port := c.localPort()
-		c.close()
 		waitLine(t, p.Stdout, 3*time.Second, `^127\.0\.0\.1:`+itoa(port)+` \[.*\] fe be/s1 `)
 	})
 	t.Run("order matters", func(t *testing.T) {
@@ -198,27 +186,15 @@ frontend fe
 backend be
     server s1 `+s1.Addr+`
 `)
-		writeFile(t, dir2, "20-defaults.cfg", baseDefaults+`
-    log stdout format raw local0
-    option tcplog
+		writeFile(t, dir2, "20-defaults.cfg", baseDefaults+tcplogStdout+`
 listen app2
     bind `+app2+`
     server s1 `+s1.Addr+`
 `)
 		p := startPivotOpts(t, "", pivotOpts{paths: []string{dir2}})
-		c := dial(t, fe2)
-		c.greeting()
-		c.close()
-		waitFor(t, 3*time.Second, func() error {
-			if n := s1.Active(); n != 0 {
-				return fmt.Errorf("s1 still has %d connections", n)
-			}
-			return nil
-		})
-		c2 := dial(t, app2)
-		c2.greeting()
-		port := c2.localPort()
-		c2.close()
+		oneSession(t, fe2)
+		waitActive(t, s1, 0)
+		_, port := oneSession(t, app2)
 		waitLine(t, p.Stdout, 3*time.Second, `^127\.0\.0\.1:`+itoa(port)+` \[.*\] app2 app2/s1 `)
 		if l := matchingLines(p.Stdout, ` fe be/`); len(l) > 0 {
 			t.Errorf("stdout has %q; want no tcplog line for fe (the defaults come after it)", l)
@@ -238,10 +214,7 @@ listen app
 `)
 	env := []string{"PIVOT_TEST_FE_PORT=" + fePort, "PIVOT_TEST_S1=" + s1.Addr}
 	t.Run("check", func(t *testing.T) {
-		stdout, stderr, code := runPivotd(t, env, "-c", "-f", cfg)
-		if code != 0 || !strings.Contains(stdout, "Configuration file is valid") {
-			t.Errorf("status %d, stdout %q; want 0 and valid\nstderr:\n%s", code, stdout, stderr)
-		}
+		expectConfigValid(t, env, cfg)
 	})
 	t.Run("unset variable is an error", func(t *testing.T) {
 		_, stderr, code := runPivotd(t, []string{"PIVOT_TEST_S1=" + s1.Addr}, "-c", "-f", cfg)

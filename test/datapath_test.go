@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +23,8 @@ func TestDataIntegrity(t *testing.T) {
 
 	t.Run("echo both ways", func(t *testing.T) {
 		t.Parallel()
-		b := startBackend(t, "s1")
-		v := vars{"fe": freeAddr(t), "s1": b.Addr}
-		startPivot(t, baseDefaults+`
-listen app
-    bind $fe
-    server s1 $s1
-`, v)
-		c := dial(t, v["fe"])
+		_, fe := startOneServer(t, startBackend(t, "s1"))
+		c := dial(t, fe)
 		if got := c.greeting(); got != "s1" {
 			t.Fatalf("greeting %q; want %q", got, "s1")
 		}
@@ -41,51 +36,29 @@ listen app
 			}
 			errc <- err
 		}()
-		c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		h := newHasher()
-		n, err := io.Copy(h, c.r)
-		if err != nil {
-			t.Fatalf("reading the echo: %v after %d bytes", err, n)
-		}
+		n, sum := c.readAllHashed(30 * time.Second)
 		if err := <-errc; err != nil {
 			t.Fatalf("sending: %v", err)
 		}
-		if n != size || h.sum() != want {
-			t.Errorf("echo: got %d bytes sha256 %s; want %d bytes sha256 %s", n, h.sum(), size, want)
+		if n != size || sum != want {
+			t.Errorf("echo: got %d bytes sha256 %s; want %d bytes sha256 %s", n, sum, size, want)
 		}
 	})
 
 	t.Run("server to client", func(t *testing.T) {
 		t.Parallel()
 		b := startBackendFunc(t, "src", func(_ *backend, c net.Conn) { c.Write(payload) })
-		v := vars{"fe": freeAddr(t), "s1": b.Addr}
-		startPivot(t, baseDefaults+`
-listen app
-    bind $fe
-    server s1 $s1
-`, v)
-		c := dial(t, v["fe"])
-		c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		h := newHasher()
-		n, err := io.Copy(h, c.r)
-		if err != nil {
-			t.Fatalf("reading: %v after %d bytes", err, n)
-		}
-		if n != size || h.sum() != want {
-			t.Errorf("got %d bytes sha256 %s; want %d bytes sha256 %s", n, h.sum(), size, want)
+		_, fe := startOneServer(t, b)
+		n, sum := dial(t, fe).readAllHashed(30 * time.Second)
+		if n != size || sum != want {
+			t.Errorf("got %d bytes sha256 %s; want %d bytes sha256 %s", n, sum, size, want)
 		}
 	})
 
 	t.Run("client to server", func(t *testing.T) {
 		t.Parallel()
-		b := startBackendFunc(t, "s1", replyAtEOFHandler)
-		v := vars{"fe": freeAddr(t), "s1": b.Addr}
-		startPivot(t, baseDefaults+`
-listen app
-    bind $fe
-    server s1 $s1
-`, v)
-		c := dial(t, v["fe"])
+		_, fe := startOneServer(t, startBackendFunc(t, "s1", replyAtEOFHandler))
+		c := dial(t, fe)
 		c.conn.SetDeadline(time.Now().Add(30 * time.Second))
 		if _, err := c.conn.Write(payload); err != nil {
 			t.Fatal(err)
@@ -147,16 +120,10 @@ func sha(p []byte) string {
 
 func TestHalfClose(t *testing.T) {
 	t.Parallel()
-	b := startBackendFunc(t, "s1", replyAtEOFHandler)
-	v := vars{"fe": freeAddr(t), "s1": b.Addr}
-	startPivot(t, baseDefaults+`
-listen app
-    bind $fe
-    server s1 $s1
-`, v)
+	_, fe := startOneServer(t, startBackendFunc(t, "s1", replyAtEOFHandler))
 	for _, msg := range []string{"", "hello\n", "a request without newline"} {
 		t.Run(fmt.Sprintf("%d bytes", len(msg)), func(t *testing.T) {
-			c := dial(t, v["fe"])
+			c := dial(t, fe)
 			if _, err := io.WriteString(c.conn, msg); err != nil {
 				t.Fatal(err)
 			}
@@ -197,10 +164,7 @@ defaults
     timeout connect 1s
     timeout client $cli
     timeout server $srv
-listen app
-    bind $fe
-    server s1 $s1
-`, v)
+`+oneServerApp, v)
 			t.Run("idle session is cut", func(t *testing.T) {
 				c := dial(t, v["fe"])
 				c.greeting()
@@ -225,33 +189,60 @@ listen app
 
 func TestRetries(t *testing.T) {
 	t.Parallel()
-	t.Run("no redispatch: client closed", func(t *testing.T) {
-		t.Parallel()
-		v := vars{"fe": freeAddr(t), "dead": deadAddr(t)}
-		p := startPivot(t, `
+	// Without option redispatch the client is closed once the retries are
+	// spent, and the log line says why (SC refused, sC timed out).
+	for _, tc := range []struct {
+		desc             string
+		server           func(testing.TB) string // the unreachable server's address
+		connect          string                  // timeout connect
+		retries          int
+		minTook, maxTook time.Duration // maxTook 0: no bound but expectEOF's
+		about            string        // the expected time, for the message
+		wantLog          string        // regexp for the session's log line
+		logWhy           string        // what wantLog means, for the message
+	}{
+		{
+			desc: "no redispatch: client closed", server: deadAddr, connect: "200ms", retries: 2,
+			// Two retries, each after a turn-around of min(1s, timeout connect).
+			minTook: 300 * time.Millisecond,
+			about:   "about 400ms (2 retries 200ms apart)",
+			wantLog: ` app app/s1 -?\d+/-1/\d+ 0 SC \d+/\d+/\d+/\d+/2 0/0$`, logWhy: "server s1, Tc -1, SC, 2 retries",
+		},
+		{
+			desc: "timeout connect", server: blackholeAddr, connect: "300ms", retries: 1,
+			// Two attempts of 300ms each; a timed-out attempt is retried at once.
+			minTook: 500 * time.Millisecond, maxTook: 3 * time.Second,
+			about:   "about 600ms (2 connect timeouts of 300ms)",
+			wantLog: ` app app/s1 -?\d+/-1/\d+ 0 sC \d+/\d+/\d+/\d+/1 0/0$`, logWhy: "sC: connect timeout, 1 retry",
+		},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			v := vars{"fe": freeAddr(t), "s1": tc.server(t), "connect": tc.connect, "retries": strconv.Itoa(tc.retries)}
+			p := startPivot(t, `
 defaults
     mode tcp
     log stdout format raw local0
     option tcplog
-    timeout connect 200ms
+    timeout connect $connect
     timeout client 10s
     timeout server 10s
 listen app
     bind $fe
-    retries 2
-    server s1 $dead
+    retries $retries
+    server s1 $s1
 `, v)
-		c := dial(t, v["fe"])
-		took := c.expectEOF(10 * time.Second)
-		// Two retries, each after a turn-around of min(1s, timeout connect).
-		if took < 300*time.Millisecond {
-			t.Errorf("client closed after %v; want about 400ms (2 retries 200ms apart)", took)
-		}
-		line := waitLine(t, p.Stdout, 5*time.Second, fmt.Sprintf(`:%d \[`, c.localPort()))
-		if want := ` app app/s1 -?\d+/-1/\d+ 0 SC \d+/\d+/\d+/\d+/2 0/0$`; !matches(want, line) {
-			t.Errorf("log line %q; want it to match %q (server s1, Tc -1, SC, 2 retries)", line, want)
-		}
-	})
+			c := dial(t, v["fe"])
+			took := c.expectEOF(10 * time.Second)
+			if took < tc.minTook || (tc.maxTook > 0 && took > tc.maxTook) {
+				t.Errorf("client closed after %v; want %s", took, tc.about)
+			}
+			line := waitLine(t, p.Stdout, 5*time.Second, fmt.Sprintf(`:%d \[`, c.localPort()))
+			if !matches(tc.wantLog, line) {
+				t.Errorf("log line %q; want it to match %q (%s)", line, tc.wantLog, tc.logWhy)
+			}
+		})
+	}
 	t.Run("redispatch: served by the live server", func(t *testing.T) {
 		t.Parallel()
 		live := startBackend(t, "s2")
@@ -281,47 +272,22 @@ listen app
 			t.Errorf("got %v; want all 6 connections served by s2", got)
 		}
 	})
-	t.Run("timeout connect", func(t *testing.T) {
-		t.Parallel()
-		v := vars{"fe": freeAddr(t), "hole": blackholeAddr(t)}
-		p := startPivot(t, `
-defaults
-    mode tcp
-    log stdout format raw local0
-    option tcplog
-    timeout connect 300ms
-    timeout client 10s
-    timeout server 10s
-listen app
-    bind $fe
-    retries 1
-    server s1 $hole
-`, v)
-		c := dial(t, v["fe"])
-		took := c.expectEOF(10 * time.Second)
-		// Two attempts of 300ms each; a timed-out attempt is retried at once.
-		if took < 500*time.Millisecond || took > 3*time.Second {
-			t.Errorf("client closed after %v; want about 600ms (2 connect timeouts of 300ms)", took)
-		}
-		line := waitLine(t, p.Stdout, 5*time.Second, fmt.Sprintf(`:%d \[`, c.localPort()))
-		if want := ` app app/s1 -?\d+/-1/\d+ 0 sC \d+/\d+/\d+/\d+/1 0/0$`; !matches(want, line) {
-			t.Errorf("log line %q; want it to match %q (sC: connect timeout, 1 retry)", line, want)
-		}
-	})
 }
 
 func TestServerQueue(t *testing.T) {
 	t.Parallel()
+	// One slot: a second client waits in the queue for up to $queue.
+	const app = `
+listen app
+    bind $fe
+    timeout queue $queue
+    server s1 $s1 maxconn 1
+`
 	t.Run("queued until a slot frees", func(t *testing.T) {
 		t.Parallel()
 		b := startBackend(t, "s1")
-		v := vars{"fe": freeAddr(t), "s1": b.Addr}
-		startPivot(t, baseDefaults+`
-listen app
-    bind $fe
-    timeout queue 10s
-    server s1 $s1 maxconn 1
-`, v)
+		v := vars{"fe": freeAddr(t), "s1": b.Addr, "queue": "10s"}
+		startPivot(t, baseDefaults+app, v)
 		first := dial(t, v["fe"])
 		first.greeting()
 		second := dial(t, v["fe"])
@@ -338,20 +304,8 @@ listen app
 	t.Run("timeout queue", func(t *testing.T) {
 		t.Parallel()
 		b := startBackend(t, "s1")
-		v := vars{"fe": freeAddr(t), "s1": b.Addr}
-		p := startPivot(t, `
-defaults
-    mode tcp
-    log stdout format raw local0
-    option tcplog
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-listen app
-    bind $fe
-    timeout queue 300ms
-    server s1 $s1 maxconn 1
-`, v)
+		v := vars{"fe": freeAddr(t), "s1": b.Addr, "queue": "300ms"}
+		p := startPivot(t, baseDefaults+tcplogStdout+app, v)
 		first := dial(t, v["fe"])
 		first.greeting()
 		second := dial(t, v["fe"])
@@ -460,7 +414,7 @@ backend be
 				t.Fatalf("client %d of %s (%s), alone: %v; want it served (global maxconn 1, nothing else running)\nstderr:\n%s", i+1, fe, v[fe], err, p.Stderr)
 			}
 			c.close()
-			waitIdle(t, b, 0)
+			waitActive(t, b, 0)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The configurations shipped in docs/examples run unchanged, apart from
@@ -173,39 +171,21 @@ func TestExampleMysqlLeastconn(t *testing.T) {
 	}
 	startPivotOpts(t, ex.cfg, pivotOpts{})
 	n := len(ex.servers)
-	held := map[string][]*client{}
-	hold := func() string {
-		t.Helper()
-		c := dial(t, ex.fe)
-		name := c.greeting()
-		held[name] = append(held[name], c)
-		return name
-	}
+	h := newHolder(t, ex.fe)
 	var want []string
 	for _, b := range ex.servers {
 		want = append(want, b.Name)
 	}
 	slices.Sort(want)
 	for round := 1; round <= 2; round++ {
-		var names []string
-		for range n {
-			names = append(names, hold())
-		}
-		slices.Sort(names)
-		if !slices.Equal(names, want) {
+		if names := h.holdSorted(n); !slices.Equal(names, want) {
 			t.Fatalf("round %d of %d held connections went to %q; want one on each of %q", round, n, names, want)
 		}
 	}
 	for i, b := range ex.servers {
-		held[b.Name][0].close()
-		held[b.Name] = held[b.Name][1:]
-		waitFor(t, 3*time.Second, func() error {
-			if a := b.Active(); a != 1 {
-				return fmt.Errorf("%s has %d open connections; want 1", b.Name, a)
-			}
-			return nil
-		})
-		if got := hold(); got != b.Name {
+		h.release(b.Name)
+		waitActive(t, b, 1)
+		if got := h.hold(); got != b.Name {
 			t.Errorf("step %d: new connection went to %s; want %s, the least loaded", i+1, got, b.Name)
 		}
 	}

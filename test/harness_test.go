@@ -623,13 +623,20 @@ func dial(t testing.TB, addr string) *client {
 	return dialFrom(t, "", addr)
 }
 
-// dialFrom connects to addr from the local IP address local ("" for any).
-func dialFrom(t testing.TB, local, addr string) *client {
-	t.Helper()
-	d := net.Dialer{Timeout: ioTimeout}
+// dialerFrom is a dialer with the ioTimeout that connects from the local
+// IP address local ("" for any).
+func dialerFrom(local string) *net.Dialer {
+	d := &net.Dialer{Timeout: ioTimeout}
 	if local != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
 	}
+	return d
+}
+
+// dialFrom connects to addr from the local IP address local ("" for any).
+func dialFrom(t testing.TB, local, addr string) *client {
+	t.Helper()
+	d := dialerFrom(local)
 	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
@@ -747,10 +754,7 @@ func tryWho(addr string) (string, error) {
 }
 
 func tryWhoFrom(local, addr string) (string, error) {
-	d := net.Dialer{Timeout: ioTimeout}
-	if local != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
-	}
+	d := dialerFrom(local)
 	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return "", err
@@ -817,3 +821,165 @@ defaults
 
 // matches reports whether s matches the regular expression re.
 func matches(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// ---------------------------------------------------------------------------
+// Shortcuts for the common set-ups and checks
+
+// oneServerApp is the smallest proxy: listen app on $fe, one server $s1.
+// Tests whose point is the configuration spell it out instead.
+const oneServerApp = `
+listen app
+    bind $fe
+    server s1 $s1
+`
+
+// startOneServer starts pivotd with baseDefaults and oneServerApp in front
+// of b, and returns it with its frontend address.
+func startOneServer(t testing.TB, b *backend) (p *pivot, fe string) {
+	t.Helper()
+	fe = freeAddr(t)
+	return startPivot(t, baseDefaults+oneServerApp, vars{"fe": fe, "s1": b.Addr}), fe
+}
+
+// tcplogStdout, appended to a defaults section, logs each session in
+// HAProxy's tcplog format on pivotd's stdout.
+const tcplogStdout = `    log stdout format raw local0
+    option tcplog
+`
+
+// oneSession connects to addr, reads the greeting, round-trips each msg
+// (echo servers), closes, and returns the greeting and the client's port,
+// by which logs name the session.
+func oneSession(t testing.TB, addr string, msgs ...string) (greeting string, port int) {
+	t.Helper()
+	c := dial(t, addr)
+	greeting = c.greeting()
+	for _, m := range msgs {
+		c.roundTrip(m)
+	}
+	port = c.localPort()
+	c.close()
+	return greeting, port
+}
+
+// readAllHashed reads until EOF within d and returns the byte count and
+// the sha256 of what it read; it fails the test on any other error.
+func (c *client) readAllHashed(d time.Duration) (n int64, sum string) {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(d))
+	defer c.conn.SetReadDeadline(time.Time{})
+	h := newHasher()
+	n, err := io.Copy(h, c.r)
+	if err != nil {
+		c.t.Fatalf("reading: %v after %d bytes", err, n)
+	}
+	return n, h.sum()
+}
+
+// waitActive waits until b has exactly want open connections (pivot frees
+// a server's slot once the client closed).
+func waitActive(t testing.TB, b *backend, want int) {
+	t.Helper()
+	waitFor(t, 3*time.Second, func() error {
+		if n := b.Active(); n != want {
+			return fmt.Errorf("%s has %d open connections; want %d", b.Name, n, want)
+		}
+		return nil
+	})
+}
+
+// waitIdle is waitActive under its older name.
+func waitIdle(t testing.TB, b *backend, want int) {
+	t.Helper()
+	waitActive(t, b, want)
+}
+
+// refused reports whether connecting to addr is refused.
+func refused(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+		return errors.New("connection accepted; want it refused")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return err
+	}
+	return nil
+}
+
+// softStop sends SIGUSR1 and waits until fe refuses new connections.
+func (p *pivot) softStop(fe string) {
+	p.t.Helper()
+	p.signal(syscall.SIGUSR1)
+	waitFor(p.t, 3*time.Second, func() error { return refused(fe) })
+}
+
+// expectExit0 waits up to d for the daemon to exit and reports an error
+// unless its status is 0; after says what made it exit, for the message.
+func (p *pivot) expectExit0(d time.Duration, after string) {
+	p.t.Helper()
+	if code := p.wait(d); code != 0 {
+		p.t.Errorf("exit status %d%s; want 0\nstderr:\n%s", code, after, p.Stderr)
+	}
+}
+
+// expectConfigValid runs pivotd -c with -f for each path and requires
+// status 0 and "Configuration file is valid" on stdout.
+func expectConfigValid(t testing.TB, env []string, paths ...string) {
+	t.Helper()
+	args := []string{"-c"}
+	for _, p := range paths {
+		args = append(args, "-f", p)
+	}
+	stdout, stderr, code := runPivotd(t, env, args...)
+	if code != 0 || !strings.Contains(stdout, "Configuration file is valid") {
+		t.Errorf("status %d, stdout %q; want 0 and valid\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// holder keeps connections to a frontend open, filed by the server that
+// greeted each, to load servers for leastconn and first.
+type holder struct {
+	t    testing.TB
+	addr string
+	by   map[string][]*client
+}
+
+func newHolder(t testing.TB, addr string) *holder {
+	return &holder{t: t, addr: addr, by: map[string][]*client{}}
+}
+
+// hold opens one more connection and returns the server that greeted it.
+func (h *holder) hold() string {
+	h.t.Helper()
+	c := dial(h.t, h.addr)
+	name := c.greeting()
+	h.by[name] = append(h.by[name], c)
+	return name
+}
+
+// holdSorted opens n connections and returns who greeted them, sorted.
+func (h *holder) holdSorted(n int) []string {
+	h.t.Helper()
+	var names []string
+	for range n {
+		names = append(names, h.hold())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// release closes the oldest connection held on server name.
+func (h *holder) release(name string) {
+	cs := h.by[name]
+	cs[0].close()
+	h.by[name] = cs[1:]
+}
+
+// releaseAll closes every connection held on server name.
+func (h *holder) releaseAll(name string) {
+	for _, c := range h.by[name] {
+		c.close()
+	}
+	h.by[name] = nil
+}

@@ -28,11 +28,8 @@ frontend fe
 backend be
     server s1 $s1
 `, v)
-	c := dial(t, v["fe"])
-	c.greeting()              // 3 bytes "s1\n"
-	c.roundTrip("0123456789") // 10 bytes echoed: 13 from server to client
-	port := c.localPort()
-	c.close()
+	// The greeting "s1\n" (3 bytes) and an echo of 10: 13 from server to client.
+	_, port := oneSession(t, v["fe"], "0123456789")
 	line := waitLine(t, p.Stdout, 3*time.Second, fmt.Sprintf(`^127\.0\.0\.1:%d `, port))
 	want := fmt.Sprintf(`^127\.0\.0\.1:%d %s fe be/s1 \d+/\d+/\d+ 13 -- \d+/\d+/\d+/\d+/0 0/0$`, port, tcplogDate)
 	if !matches(want, line) {
@@ -85,20 +82,10 @@ listen app
 `, v)
 			// A connection that carries no byte either way.
 			null := dial(t, v["fe"])
-			waitFor(t, 3*time.Second, func() error {
-				if silent.Active() != 1 {
-					return fmt.Errorf("the server has %d connections; want 1", silent.Active())
-				}
-				return nil
-			})
+			waitActive(t, silent, 1)
 			nullPort := null.localPort()
 			null.close()
-			waitFor(t, 3*time.Second, func() error {
-				if silent.Active() != 0 {
-					return fmt.Errorf("the server has %d connections; want 0", silent.Active())
-				}
-				return nil
-			})
+			waitActive(t, silent, 0)
 			// Then one that sends data: it is always logged.
 			data := dial(t, v["fe"])
 			data.conn.Write([]byte("hello"))
@@ -172,11 +159,7 @@ backend be
 	})
 	t.Run("tcplog at info level", func(t *testing.T) {
 		waitServes(t, v["fe"], "s1", 3*time.Second)
-		c := dial(t, v["fe"])
-		c.greeting()
-		c.roundTrip("0123456789")
-		port := c.localPort()
-		c.close()
+		_, port := oneSession(t, v["fe"], "0123456789")
 		line := waitLine(t, &sink.buf, 3*time.Second, fmt.Sprintf(`127\.0\.0\.1:%d \[`, port))
 		want := fmt.Sprintf(header, 134) + fmt.Sprintf(`127\.0\.0\.1:%d %s fe be/s1 \d+/\d+/\d+ 13 -- \d+/\d+/\d+/\d+/0 0/0$`, port, tcplogDate)
 		if !matches(want, line) {
@@ -196,10 +179,7 @@ listen app
     bind $fe
     server s1 $s1
 `, v)
-	c := dial(t, v["fe"])
-	c.greeting()
-	port := c.localPort()
-	c.close()
+	_, port := oneSession(t, v["fe"])
 	line := waitLine(t, p.Stderr, 3*time.Second, fmt.Sprintf(`127\.0\.0\.1:%d \[`, port))
 	want := `^<134>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}([+-]\d\d:\d\d|Z) \S+ \S+ ` + strconv.Itoa(p.Pid()) + ` - - ` +
 		fmt.Sprintf(`127\.0\.0\.1:%d %s app app/s1 \d+/\d+/\d+ 3 -- `, port, tcplogDate)
