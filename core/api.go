@@ -53,12 +53,13 @@ func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server,
 func (c *Core) SetServerState(backend, server string, st AdminState) error {
 	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		next := s.admin
-		forced := AdminForcedMaint | AdminConfigMaint | AdminForcedDrain
+		// CMAINT only records that the maintenance came from the
+		// configuration; HAProxy keeps it when the operator lifts it.
 		switch st {
 		case StateReady:
-			next &^= forced
+			next &^= AdminForcedMaint | AdminForcedDrain
 		case StateDrain:
-			next = next&^(AdminForcedMaint|AdminConfigMaint) | AdminForcedDrain
+			next = next&^AdminForcedMaint | AdminForcedDrain
 		case StateMaint:
 			next = next&^AdminForcedDrain | AdminForcedMaint
 		default:
@@ -403,6 +404,17 @@ func (c *Core) SetGlobalRateLimit(n int) error {
 		return refuse(ErrBadValue, "rate limit %d is negative", n)
 	}
 	c.rateLimit.Store(int64(n))
+	return nil
+}
+
+// SetGlobalSessionRateLimit caps new sessions per second over the
+// process (`set rate-limit sessions global`); in TCP a session is a
+// connection. Zero removes the cap.
+func (c *Core) SetGlobalSessionRateLimit(n int) error {
+	if n < 0 {
+		return refuse(ErrBadValue, "rate limit %d is negative", n)
+	}
+	c.sessRateLimit.Store(int64(n))
 	return nil
 }
 

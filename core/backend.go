@@ -27,6 +27,9 @@ type Backend struct {
 	listen bool // from a `listen` section: logs say "proxy", not "backend"
 	algo   algorithm
 	draws  int // random(N)
+	// fullconn is `fullconn`, or HAProxy's default for it; shown as the
+	// BACKEND's slim.
+	fullconn int
 	log    *logging.Logger
 
 	cnt    Counters

@@ -50,10 +50,13 @@ type Core struct {
 	backends  map[string]*Backend
 	loggers   []*logging.Logger
 
-	global    *limiter // global maxconn
-	rateLimit atomic.Int64
-	connRate  rateMeter
-	actconn   atomic.Int64
+	global    *limiter     // global maxconn
+	rateLimit atomic.Int64 // connections per second, 0 = none
+	// sessRateLimit is `set rate-limit sessions global`: in TCP it caps
+	// the same accepted connections.
+	sessRateLimit atomic.Int64
+	connRate      rateMeter
+	actconn       atomic.Int64
 
 	nextSessID atomic.Uint64
 	sessions   sessionSet
@@ -143,6 +146,18 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		p.fe = newFrontend(c, p.cfg, be, log)
 		c.frontends[p.cfg.Name] = p.fe
 	}
+	// As HAProxy, an unset fullconn is a tenth of the maxconn of the
+	// frontends sending to the backend (at least 1).
+	sum := map[*Backend]int{}
+	for _, f := range c.frontends {
+		sum[f.backend] += c.frontendMaxconn(f.cfg)
+	}
+	for _, b := range c.backends {
+		b.fullconn = b.cfg.FullConn
+		if b.fullconn == 0 {
+			b.fullconn = max(sum[b]/10, 1)
+		}
+	}
 	c.starting = false
 	return c, nil
 }
@@ -229,9 +244,6 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		status:     CheckInit,
 		wakeCh:     make(chan struct{}, 1),
 	}
-	if !sc.Check {
-		s.check.status = CheckUnknown
-	}
 	switch {
 	case dynamic:
 		s.admin = AdminForcedMaint
@@ -241,6 +253,9 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		s.admin = AdminForcedMaint | AdminConfigMaint
 		s.op = OpStopped
 		s.downSince = now
+	}
+	if s.admin.Maint() {
+		s.check.health = 0
 	}
 	return s, nil
 }

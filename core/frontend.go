@@ -146,7 +146,8 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
 	c := f.core
 	var backoff time.Duration
 	for {
-		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
+		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&c.connRate, &c.sessRateLimit, stop) ||
+			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
 			return
 		}
 		conn, err := ln.AcceptTCP()

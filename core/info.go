@@ -23,6 +23,7 @@ type Info struct {
 	ConnRate      int64
 	ConnRateMax   int64
 	ConnRateLimit int64
+	SessRateLimit int64
 	SessRate      int64
 	SessRateMax   int64
 	Stopping      bool
@@ -45,6 +46,7 @@ func (c *Core) Info() Info {
 		ConnRate:      c.connRate.read(now),
 		ConnRateMax:   c.connRate.Max(),
 		ConnRateLimit: c.rateLimit.Load(),
+		SessRateLimit: c.sessRateLimit.Load(),
 		Stopping:      c.stopping.Load(),
 	}
 	var rl syscall.Rlimit

@@ -193,7 +193,7 @@ func (b *Backend) statRows(now time.Time) []StatRow {
 	}
 	be := StatRow{
 		Type: RowBackend, Proxy: b.name, Name: "BACKEND", ProxyID: b.id, Mode: "tcp",
-		SLim: int64(b.cfg.FullConn),
+		SLim: int64(b.fullconn),
 		Act:  int64(set.active), Bck: int64(set.backups),
 		Algo: b.cfg.Balance.Algo,
 	}
@@ -270,8 +270,8 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	if c.enabled {
 		r.CheckState |= 0x4
 	}
-	if c.configured && s.admin.Maint() {
-		r.CheckState |= 0x8
+	if s.admin.Maint() {
+		r.CheckState |= 0x8 // paused, whether or not a check is configured (HAProxy)
 	}
 	r.HasCheck = c.enabled
 	r.CheckShown = c.enabled && !s.admin.Maint()

@@ -32,6 +32,7 @@ func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time)
 	var msgs []string
 	switch {
 	case !prev.Maint() && next.Maint():
+		s.check.health = 0 // checks are paused: nothing vouches for it
 		if s.op != OpStopped {
 			s.op = OpStopped
 			s.downSince = now

@@ -85,20 +85,26 @@ func (c *adminConn) setMaxconnGlobal(w io.Writer, args []string) {
 	switch {
 	case err != nil:
 		reply(w, "Expects an integer value.")
-	case n < 0 || (hard > 0 && n > hard):
+	case hard > 0 && n > hard:
 		reply(w, "Value out of range.")
-	case n == 0:
+	case n <= 0: // HAProxy: zero or less restores the hard limit
 		c.apply(w, c.srv.core.SetGlobalMaxconn(hard))
 	default:
 		c.apply(w, c.srv.core.SetGlobalMaxconn(n))
 	}
 }
 
-// setRateLimit is `set rate-limit connections global <n>`.
+// setRateLimit is `set rate-limit connections|sessions global <n>`. In
+// TCP a session is a connection, so both limits cap new connections per
+// second; pivot has neither TLS nor HTTP compression to limit.
 func (c *adminConn) setRateLimit(w io.Writer, args []string) {
-	if arg(args, 2) != "connections" || arg(args, 3) != "global" {
+	setting := arg(args, 2)
+	if arg(args, 3) != "global" || (setting != "connections" && setting != "sessions" && setting != "ssl-sessions" && setting != "http-compression") {
 		io.WriteString(w, "'set rate-limit' only supports :\n"+
-			"   - 'connections global' to set the per-process maximum connection rate\n")
+			"   - 'connections global' to set the per-process maximum connection rate\n"+
+			"   - 'sessions global' to set the per-process maximum session rate\n"+
+			"   - 'ssl-sessions global' to set the per-process maximum SSL session rate\n"+
+			"   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n")
 		return
 	}
 	n, err := strconv.Atoi(arg(args, 4))
@@ -107,8 +113,12 @@ func (c *adminConn) setRateLimit(w io.Writer, args []string) {
 		reply(w, "Expects an integer value.")
 	case n < 0:
 		reply(w, "Value out of range.")
-	default:
+	case setting == "connections":
 		c.apply(w, c.srv.core.SetGlobalRateLimit(n))
+	case setting == "sessions":
+		c.apply(w, c.srv.core.SetGlobalSessionRateLimit(n))
+	default:
+		reply(w, fmt.Sprintf("'%s global' does not apply to pivot: it has no TLS and no HTTP compression.", setting))
 	}
 }
 

@@ -37,10 +37,7 @@ func (c *adminConn) setServer(w io.Writer, args []string) {
 		}
 		c.apply(w, c.srv.core.SetServerHealth(be, srv, h))
 	case "agent":
-		if value != "up" && value != "down" {
-			reply(w, "'set server <srv> agent' expects 'up' or 'down'.")
-			return
-		}
+		// No server has an agent check yet: HAProxy checks that first.
 		c.apply(w, c.srv.core.SetServerAgent(be, srv, value == "up"))
 	case "addr":
 		c.setAddr(w, be, srv, args[4:])
@@ -48,7 +45,7 @@ func (c *adminConn) setServer(w io.Writer, args []string) {
 		c.setCheckAddr(w, be, srv, args[4:])
 	case "check-port":
 		if value == "" {
-			reply(w, fmt.Sprintf("set server %s/%s check-port requires a port.", be, srv))
+			reply(w, "set server <b>/<s> check-port requires a port.")
 			return
 		}
 		port, ok := portArg(w, value)
@@ -58,8 +55,10 @@ func (c *adminConn) setServer(w io.Writer, args []string) {
 		if err := c.srv.core.SetServerCheckPort(be, srv, port); err != nil {
 			c.checkWarning(w, err)
 		}
-	case "agent-addr", "agent-port", "agent-send":
+	case "agent-addr", "agent-port":
 		replyBare(w, "agent checks are not enabled on this server")
+	case "agent-send":
+		reply(w, "agent checks are not enabled on this server.")
 	case "maxconn": // pivot's extension: the same as `set maxconn server`
 		c.setMaxconn(w, be, srv, value)
 	case "fqdn":
@@ -125,7 +124,7 @@ func (c *adminConn) getWeight(w io.Writer, args []string) {
 // reports what it did, as HAProxy does.
 func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
 	if len(args) == 0 {
-		reply(w, fmt.Sprintf("set server %s/%s addr requires an address and optionally a port.", be, srv))
+		reply(w, "set server <b>/<s> addr requires an address and optionally a port.")
 		return
 	}
 	ip, err := netip.ParseAddr(args[0])
@@ -133,18 +132,20 @@ func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
 		reply(w, fmt.Sprintf("Invalid addr '%s' by 'stats socket command'", args[0]))
 		return
 	}
-	port := 0
+	// As HAProxy, the address is applied first, then the port, and the
+	// report says what happened to each.
+	port, portErr := 0, ""
 	if arg(args, 1) == "port" {
 		p, err := strconv.Atoi(arg(args, 2))
-		if err != nil {
-			reply(w, fmt.Sprintf("problem converting port '%s' to an int by 'stats socket command'", arg(args, 2)))
-			return
-		}
-		if p < 1 || p > 65535 { // HAProxy 2.6 wraps 70000 to 4464; pivot refuses
+		switch {
+		case err != nil:
+			portErr = fmt.Sprintf("problem converting port '%s' to an int", arg(args, 2))
+		case p < 1 || p > 65535: // HAProxy 2.6 wraps 70000 to 4464; pivot refuses
 			reply(w, fmt.Sprintf("port %d is out of range 1-65535: nothing changed", p))
 			return
+		default:
+			port = p
 		}
-		port = p
 	}
 	ch, err := c.srv.core.SetServerAddr(be, srv, ip.String(), port)
 	if err != nil {
@@ -157,7 +158,9 @@ func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
 	} else {
 		parts = append(parts, fmt.Sprintf("IP changed from '%s' to '%s'", ch.OldHost, ch.NewHost))
 	}
-	if port != 0 {
+	if portErr != "" {
+		parts = append(parts, portErr)
+	} else if port != 0 {
 		if ch.OldPort == ch.NewPort {
 			parts = append(parts, "no need to change the port")
 		} else {
@@ -170,7 +173,7 @@ func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
 // setCheckAddr is `set server <b>/<s> check-addr <ip> [port <port>]`.
 func (c *adminConn) setCheckAddr(w io.Writer, be, srv string, args []string) {
 	if len(args) == 0 {
-		reply(w, fmt.Sprintf("set server %s/%s check-addr requires an address and optionally a port.", be, srv))
+		reply(w, "set server <b>/<s> check-addr requires an address and optionally a port.")
 		return
 	}
 	if _, err := netip.ParseAddr(args[0]); err != nil {

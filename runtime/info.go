@@ -225,6 +225,7 @@ func infoCells(in core.Info, version, releaseDate, node string) [numInfoFields]c
 	c[inCumReq] = cellNum(in.CumConns) // one stream per TCP session
 	c[inConnRate] = cellNum(in.ConnRate)
 	c[inConnRateLimit] = cellNum(in.ConnRateLimit)
+	c[inSessRateLimit] = cellNum(in.SessRateLimit)
 	c[inMaxConnRate] = cellNum(in.ConnRateMax)
 	c[inSessRate] = cellNum(in.SessRate)
 	c[inMaxSessRate] = cellNum(in.SessRateMax)
