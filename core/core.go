@@ -147,7 +147,7 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		c.frontends[p.cfg.Name] = p.fe
 	}
 	// As HAProxy, an unset fullconn is a tenth of the maxconn of the
-	// frontends sending to the backend (at least 1).
+	// frontends sending to the backend, rounded up (at least 1).
 	sum := map[*Backend]int{}
 	for _, f := range c.frontends {
 		sum[f.backend] += c.frontendMaxconn(f.cfg)
@@ -155,7 +155,7 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 	for _, b := range c.backends {
 		b.fullconn = b.cfg.FullConn
 		if b.fullconn == 0 {
-			b.fullconn = max(sum[b]/10, 1)
+			b.fullconn = max((sum[b]+9)/10, 1)
 		}
 	}
 	c.starting = false
@@ -499,7 +499,7 @@ func globalMaxconn(cfg *config.Config) int {
 	if cfg.Global.MaxConn > 0 {
 		return cfg.Global.MaxConn
 	}
-	if h := hardMaxconn(); h > 0 {
+	if h := fdMaxconn(); h > 0 {
 		return h
 	}
 	return config.DefaultGlobalMaxConn

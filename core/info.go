@@ -41,7 +41,7 @@ func (c *Core) Info() Info {
 		Uptime:        now.Sub(c.started),
 		Nbthread:      runtime.GOMAXPROCS(0),
 		Maxconn:       int(c.global.limit.Load()),
-		HardMaxconn:   hardMaxconn(),
+		HardMaxconn:   c.hardMaxconn(),
 		CurrConns:     c.actconn.Load(),
 		ConnRate:      c.connRate.read(now),
 		ConnRateMax:   c.connRate.Max(),
@@ -71,8 +71,17 @@ func (c *Core) Info() Info {
 	return in
 }
 
-// hardMaxconn is the highest global maxconn the descriptor limit allows.
-func hardMaxconn() int {
+// hardMaxconn is the ceiling of `set maxconn global`: the configured
+// global maxconn, else what the descriptors allow (HAProxy's rule).
+func (c *Core) hardMaxconn() int {
+	if c.cfg.Global.MaxConn > 0 {
+		return c.cfg.Global.MaxConn
+	}
+	return fdMaxconn()
+}
+
+// fdMaxconn is the highest global maxconn the descriptor limit allows.
+func fdMaxconn() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 300 {
 		return 0

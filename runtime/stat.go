@@ -128,11 +128,9 @@ func cAtoi(s string) int {
 	return int(int32(v))
 }
 
-// statHeader is the CSV header: the 2.6.12 static columns, then the "-"
-// column that ends the static part. HAProxy lists the columns of its
-// stats modules (SSL, HTTP/2, HTTP/1...) after "-", as many as the build
-// registered; pivot has no such module, which is what a 2.6 build
-// without modules prints: the line, and every row, ends with "-,".
+// statHeader is the CSV header: the 2.6.12 static columns, the "-"
+// column that ends the static part, then the stats modules' columns
+// (see moduleFields).
 var statHeader = func() string {
 	var b strings.Builder
 	b.WriteString("# ")
@@ -140,7 +138,7 @@ var statHeader = func() string {
 		b.WriteString(f.name)
 		b.WriteByte(',')
 	}
-	b.WriteString("-,\n")
+	b.WriteString("-," + moduleHeader + "\n")
 	return b.String()
 }()
 
@@ -318,7 +316,9 @@ func writeStatCSV(w io.Writer, objs []statObject) {
 			}
 			b.WriteByte(',')
 		}
-		b.WriteString("-,\n")
+		b.WriteString("-,")
+		writeModuleCSV(&b, o.row.Type)
+		b.WriteByte('\n')
 		if b.Len() > 32<<10 { // stream big dumps
 			io.WriteString(w, b.String())
 			b.Reset()

@@ -32,6 +32,12 @@ func writeStatTyped(w io.Writer, objs []statObject, desc bool) {
 			b.WriteString(prefix)
 			writeTypedField(&b, i, f, statTags(i, o.row.Type), c, desc)
 		}
+		for i, f := range moduleFields {
+			if moduleApplies(i, o.row.Type) {
+				b.WriteString(prefix)
+				writeTypedField(&b, numStatFields+i, f, f.tags, cellNum(0), desc)
+			}
+		}
 		io.WriteString(w, b.String())
 		b.Reset()
 	}
@@ -80,6 +86,13 @@ func writeStatJSON(w io.Writer, objs []statObject) {
 			b.WriteString(head)
 			writeJSONField(&b, i, statFields[i], statTags(i, o.row.Type), c)
 			b.WriteByte('}')
+		}
+		for i, f := range moduleFields {
+			if moduleApplies(i, o.row.Type) {
+				b.WriteString("," + head)
+				writeJSONField(&b, numStatFields+i, f, f.tags, cellNum(0))
+				b.WriteByte('}')
+			}
 		}
 		b.WriteByte(']')
 		io.WriteString(w, b.String())
