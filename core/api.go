@@ -236,8 +236,9 @@ func (c *Core) SetServerMaxconn(backend, server string, n int) error {
 
 // AddServer adds a server to a backend at runtime. As in HAProxy it
 // starts in maintenance, with its health check (if any) disabled until
-// `enable health`; `set server ... state ready` puts it in service.
-func (c *Core) AddServer(backend string, sc config.Server) error {
+// `enable health`, and `set server ... state ready` puts it in service;
+// with ready (the `enabled` keyword) it takes traffic at once.
+func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 	b, err := c.Backend(backend)
 	if err != nil {
 		return err
@@ -260,6 +261,10 @@ func (c *Core) AddServer(backend string, sc config.Server) error {
 	s, err := b.newServerLocked(sc, true, now)
 	if err != nil {
 		return err
+	}
+	if ready {
+		s.admin, s.op, s.downSince = 0, OpRunning, time.Time{}
+		s.check.health = s.check.rise
 	}
 	b.nextID = max(b.nextID, s.id)
 	b.servers = append(b.servers, s)

@@ -199,7 +199,7 @@ listen app
 		func() {
 			sc := config.Server{Name: "tmp", Host: "127.0.0.1", Weight: 1, Rise: 2, Fall: 3, Inter: time.Second}
 			fmt.Sscan(strings.Split(s2.addr(), ":")[1], &sc.Port)
-			if c.AddServer("app", sc) == nil {
+			if c.AddServer("app", sc, false) == nil {
 				c.SetServerState("app", "tmp", StateReady)
 				c.SetServerState("app", "tmp", StateMaint)
 				waitFor(t, 5*time.Second, func() error {

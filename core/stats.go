@@ -270,8 +270,11 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	if c.enabled {
 		r.CheckState |= 0x4
 	}
-	if s.admin.Maint() {
-		r.CheckState |= 0x8 // paused, whether or not a check is configured (HAProxy)
+	// Paused while in maintenance, whether or not a check is configured;
+	// HAProxy 2.6 also keeps the flag after `ready` lifts a maintenance
+	// that came from `disabled`.
+	if s.admin.Maint() || s.admin&AdminConfigMaint != 0 {
+		r.CheckState |= 0x8
 	}
 	r.HasCheck = c.enabled
 	r.CheckShown = c.enabled && !s.admin.Maint()

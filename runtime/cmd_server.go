@@ -298,12 +298,28 @@ func (c *adminConn) addServer(w io.Writer, args []string) {
 		reply(w, "'server' expects <name> and <addr>[:<port>] as arguments.")
 		return
 	}
+	for _, kw := range args[4:] {
+		if refused[kw] {
+			reply(w, fmt.Sprintf("'%s' option is not accepted for dynamic server", kw))
+			return
+		}
+	}
 	sc, err := config.ParseServer(name, args[3], args[4:])
 	if err != nil {
 		reply(w, err.Error()+".")
 		return
 	}
-	if err := c.srv.core.AddServer(b, sc); err != nil {
+	// HAProxy: `enabled` on the line puts the server in service at once.
+	ready := false
+	for _, kw := range args[4:] {
+		switch kw {
+		case "enabled":
+			ready = true
+		case "disabled":
+			ready = false
+		}
+	}
+	if err := c.srv.core.AddServer(b, sc, ready); err != nil {
 		msg := errorText(err)
 		if errors.Is(err, core.ErrStaticBackend) {
 			replyBare(w, msg)
@@ -314,6 +330,10 @@ func (c *adminConn) addServer(w io.Writer, args []string) {
 	}
 	reply(w, "New server registered.")
 }
+
+// refused are the server keywords HAProxy refuses on `add server`.
+var refused = map[string]bool{"cookie": true, "init-addr": true, "resolvers": true, "redir": true,
+	"namespace": true, "socks4": true, "stick": true, "non-stick": true, "no-check": true}
 
 // delServer is `del server <b>/<s>`. Every answer ends without LF, as in
 // HAProxy 2.6.
