@@ -453,23 +453,30 @@ func (c *Core) ClearCounters(all bool) {
 	}
 }
 
+// ResolveBackend turns a backend designator (a name or `#<id>`) into its
+// name.
+func (c *Core) ResolveBackend(name string) (string, error) {
+	if id, ok := hashID(name); ok {
+		for _, p := range c.proxies {
+			if p.be != nil && p.be.id == id {
+				return p.be.name, nil
+			}
+		}
+	} else if c.backends[name] != nil {
+		return name, nil
+	}
+	return "", &NotFoundError{Kind: "backend", Name: name}
+}
+
 // ResolveServer turns an operator's `backend/server` designator into
 // names: either part may be `#<id>`, as in HAProxy. It refuses a disabled
 // backend with ErrProxyDisabled.
 func (c *Core) ResolveServer(backend, server string) (string, string, error) {
-	var b *Backend
-	if id, ok := hashID(backend); ok {
-		for _, p := range c.proxies {
-			if p.be != nil && p.be.id == id {
-				b = p.be
-			}
-		}
-	} else {
-		b = c.backends[backend]
+	name, err := c.ResolveBackend(backend)
+	if err != nil {
+		return "", "", err
 	}
-	if b == nil {
-		return "", "", &NotFoundError{Kind: "backend", Name: backend}
-	}
+	b := c.backends[name]
 	if b.cfg.Disabled {
 		return "", "", refuse(ErrProxyDisabled, "backend %q", b.name)
 	}

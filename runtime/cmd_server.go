@@ -108,8 +108,16 @@ func (c *adminConn) setWeight(w io.Writer, be, srv, value string) {
 
 // getWeight is `get weight <b>/<s>`: "<current> (initial <configured>)".
 func (c *adminConn) getWeight(w io.Writer, args []string) {
-	be, srv, ok := c.serverArg(w, arg(args, 2))
-	if !ok {
+	// get weight only needs the slash: an empty side is looked up, and
+	// not found, as in HAProxy.
+	b, s, found := strings.Cut(arg(args, 2), "/")
+	if !found {
+		reply(w, "Require 'backend/server'.")
+		return
+	}
+	be, srv, err := c.srv.core.ResolveServer(b, s)
+	if err != nil && !errors.Is(err, core.ErrProxyDisabled) {
+		reply(w, errorText(err))
 		return
 	}
 	cur, initial, err := c.srv.core.ServerWeight(be, srv)
@@ -290,7 +298,8 @@ func (c *adminConn) addServer(w io.Writer, args []string) {
 		replyBare(w, "Require 'backend/server'.")
 		return
 	}
-	if _, err := c.srv.core.Backend(b); err != nil {
+	b, err := c.srv.core.ResolveBackend(b)
+	if err != nil {
 		replyBare(w, "No such backend.")
 		return
 	}
