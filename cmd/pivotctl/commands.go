@@ -108,6 +108,22 @@ func serverRef(c *cli.Context, a []string) (ctl.ServerRef, error) {
 	return ctl.ParseServerRef(a[0])
 }
 
+// onServer is the action of a command that takes exactly one B/S and
+// sends prefix+B/S+suffix, whose success is silent, to every daemon.
+func onServer(prefix, suffix string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		a, err := args(c, 1, 1)
+		if err != nil {
+			return err
+		}
+		ref, err := serverRef(c, a)
+		if err != nil {
+			return err
+		}
+		return simple(c, prefix+ref.String()+suffix)
+	}
+}
+
 // simple sends one command, whose success is silent, to every daemon.
 func simple(c *cli.Context, cmd string) error {
 	return forEach(c, func(d *daemon) error {
@@ -121,17 +137,7 @@ func stateCommand(state, usage string) *cli.Command {
 		Name:      state,
 		Usage:     usage,
 		ArgsUsage: "BACKEND/SERVER",
-		Action: func(c *cli.Context) error {
-			a, err := args(c, 1, 1)
-			if err != nil {
-				return err
-			}
-			ref, err := serverRef(c, a)
-			if err != nil {
-				return err
-			}
-			return simple(c, "set server "+ref.String()+" state "+state)
-		},
+		Action:    onServer("set server ", " state "+state),
 	}
 }
 
@@ -169,29 +175,10 @@ func serverAdd(c *cli.Context) error {
 	return simple(c, strings.Join(words, " "))
 }
 
-func serverDel(c *cli.Context) error {
-	a, err := args(c, 1, 1)
-	if err != nil {
-		return err
-	}
-	ref, err := serverRef(c, a)
-	if err != nil {
-		return err
-	}
-	return simple(c, "del server "+ref.String())
-}
-
-func kill(c *cli.Context) error {
-	a, err := args(c, 1, 1)
-	if err != nil {
-		return err
-	}
-	ref, err := serverRef(c, a)
-	if err != nil {
-		return err
-	}
-	return simple(c, "shutdown sessions server "+ref.String())
-}
+var (
+	serverDel = onServer("del server ", "")
+	kill      = onServer("shutdown sessions server ", "")
+)
 
 func frontendCommand(verb, usage string) *cli.Command {
 	return &cli.Command{
