@@ -30,7 +30,7 @@ type Backend struct {
 	// fullconn is `fullconn`, or HAProxy's default for it; shown as the
 	// BACKEND's slim.
 	fullconn int
-	log    *logging.Logger
+	log      *logging.Logger
 
 	cnt    Counters
 	rrNext atomic.Uint64

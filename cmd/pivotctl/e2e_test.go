@@ -416,7 +416,7 @@ func testExec(t *testing.T, kind string) {
 		t.Errorf("--raw: %q; want HAProxy's exact bytes", r.stdout)
 	}
 	version := map[string]string{"haproxy": "2.6", "pivotd": "dev"}[kind] // pivotd built without -ldflags
-	expect(t, 0, version, "", "-s", h.admin, "exec", "show", "version") // words joined
+	expect(t, 0, version, "", "-s", h.admin, "exec", "show", "version")   // words joined
 	expect(t, 1, "", "Unknown command", "-s", h.admin, "exec", "show foo")
 	expect(t, 1, "", "Permission denied", "-s", h.oper, "exec", "set server be_app/s1 state drain")
 
