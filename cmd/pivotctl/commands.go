@@ -103,20 +103,21 @@ func args(c *cli.Context, min, max int) ([]string, error) {
 	return a, nil
 }
 
-// serverRef reads the single B/S argument of a command.
-func serverRef(c *cli.Context, a []string) (ctl.ServerRef, error) {
-	return ctl.ParseServerRef(a[0])
+// serverArgs checks the number of arguments and reads the first as B/S.
+func serverArgs(c *cli.Context, min, max int) ([]string, ctl.ServerRef, error) {
+	a, err := args(c, min, max)
+	if err != nil {
+		return nil, ctl.ServerRef{}, err
+	}
+	ref, err := ctl.ParseServerRef(a[0])
+	return a, ref, err
 }
 
 // onServer is the action of a command that takes exactly one B/S and
 // sends prefix+B/S+suffix, whose success is silent, to every daemon.
 func onServer(prefix, suffix string) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		a, err := args(c, 1, 1)
-		if err != nil {
-			return err
-		}
-		ref, err := serverRef(c, a)
+		_, ref, err := serverArgs(c, 1, 1)
 		if err != nil {
 			return err
 		}
@@ -142,11 +143,7 @@ func stateCommand(state, usage string) *cli.Command {
 }
 
 func serverWeight(c *cli.Context) error {
-	a, err := args(c, 2, 2)
-	if err != nil {
-		return err
-	}
-	ref, err := serverRef(c, a)
+	a, ref, err := serverArgs(c, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -157,11 +154,7 @@ func serverWeight(c *cli.Context) error {
 }
 
 func serverAdd(c *cli.Context) error {
-	a, err := args(c, 2, -1)
-	if err != nil {
-		return err
-	}
-	ref, err := serverRef(c, a)
+	a, ref, err := serverArgs(c, 2, -1)
 	if err != nil {
 		return err
 	}
@@ -211,11 +204,7 @@ type sessionJSON struct {
 }
 
 func sessions(c *cli.Context) error {
-	a, err := args(c, 1, 1)
-	if err != nil {
-		return err
-	}
-	ref, err := serverRef(c, a)
+	_, ref, err := serverArgs(c, 1, 1)
 	if err != nil {
 		return err
 	}
