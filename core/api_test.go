@@ -270,27 +270,36 @@ func exchange(addr string, payload []byte) (string, error) {
 	return strings.TrimSpace(name), nil
 }
 
-func TestQueueWaitsForAFreeSlot(t *testing.T) {
-	t.Parallel()
+// queueBehindOne starts a backend whose only server takes one connection
+// (maxconn 1, the given timeout queue), fills that slot with a first
+// client, and connects a second one, which waits in the queue.
+func queueBehindOne(t *testing.T, queueTimeout string) (c *Core, first, second net.Conn) {
+	t.Helper()
 	s1 := startEcho(t, "s1")
-	c := startCore(t, `
+	c = startCore(t, `
 listen app
     bind 127.0.0.1:1
-    timeout queue 5s
+    timeout queue %s
     server s1 %s maxconn 1
-`, s1.addr())
+`, queueTimeout, s1.addr())
 	addr := frontendAddr(t, c, "app")
 	first, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { first.Close() })
 	bufio.NewReader(first).ReadString('\n')
-
-	second, err := net.Dial("tcp", addr)
+	second, err = net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
+	t.Cleanup(func() { second.Close() })
+	return c, first, second
+}
+
+func TestQueueWaitsForAFreeSlot(t *testing.T) {
+	t.Parallel()
+	c, first, second := queueBehindOne(t, "5s")
 	waitFor(t, 2*time.Second, func() error {
 		for _, r := range c.Stats() {
 			if r.Type == RowBackend && r.QCur == 1 {
@@ -308,26 +317,7 @@ listen app
 
 func TestQueueTimeout(t *testing.T) {
 	t.Parallel()
-	s1 := startEcho(t, "s1")
-	c := startCore(t, `
-listen app
-    bind 127.0.0.1:1
-    timeout queue 200ms
-    server s1 %s maxconn 1
-`, s1.addr())
-	addr := frontendAddr(t, c, "app")
-	first, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	bufio.NewReader(first).ReadString('\n')
-
-	second, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	_, _, second := queueBehindOne(t, "200ms")
 	start := time.Now()
 	second.SetDeadline(time.Now().Add(3 * time.Second))
 	n, err := second.Read(make([]byte, 10))
