@@ -103,6 +103,59 @@ func pumpOneWay(p *pipe, results chan<- pumpResult) {
 	}
 }
 
+// awaitDrain waits for the last direction, p, to end once the other has
+// ended cleanly. p's reader has an idle deadline but its writer has none
+// (a spliced write that times out would lose the bytes in flight), so
+// while it runs the kernel is asked how far the receiving side has
+// acknowledged: if it takes nothing for idle while data waits for it,
+// the session is cut with that side's timeout, as HAProxy's timeout
+// client and server also bound writes.
+func awaitDrain(p *pipe, idle time.Duration, results <-chan pumpResult) pumpResult {
+	if idle <= 0 {
+		return <-results
+	}
+	tick := time.NewTicker(max(idle/4, 50*time.Millisecond))
+	defer tick.Stop()
+	last, since := uint64(0), time.Now()
+	for {
+		select {
+		case r := <-results:
+			return r
+		case now := <-tick.C:
+			acked, waiting, ok := sendProgress(p.dst)
+			if !ok || acked != last || !waiting {
+				last, since = acked, now
+				continue
+			}
+			if now.Sub(since) < idle {
+				continue
+			}
+			side := otherSide(p.srcSide) // the side that does not read
+			p.src.Close()
+			p.dst.Close()
+			<-results
+			return pumpResult{term: string([]byte{side + 'a' - 'A', 'D'}), side: side}
+		}
+	}
+}
+
+// sendProgress reports how many bytes the peer of c has acknowledged and
+// whether sent or unsent data still waits for it.
+func sendProgress(c *net.TCPConn) (acked uint64, waiting, ok bool) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, false, false
+	}
+	var info *unix.TCPInfo
+	rc.Control(func(fd uintptr) {
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	})
+	if err != nil || info == nil {
+		return 0, false, false
+	}
+	return info.Bytes_acked, info.Notsent_bytes > 0 || info.Unacked > 0, true
+}
+
 // receivedWithin reports whether the kernel received data on c less than
 // d ago (false when it cannot tell, or d is zero).
 func receivedWithin(c *net.TCPConn, d time.Duration) bool {
@@ -153,12 +206,18 @@ func (s *session) relay(conn *net.TCPConn, srv *Server) string {
 	go pumpOneWay(down, results)
 
 	first := <-results
-	if first.term != "" {
+	var second pumpResult
+	switch {
+	case first.term != "":
 		// One side failed: abort both so the other direction ends now.
 		s.client.Close()
 		conn.Close()
+		second = <-results
+	case up.done.Load():
+		second = awaitDrain(down, clientIdle, results)
+	default:
+		second = awaitDrain(up, serverIdle, results)
 	}
-	second := <-results
 	res := first
 	if res.term == "" {
 		res = second
