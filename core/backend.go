@@ -276,19 +276,25 @@ func (q *waitQueue) wait(ctx context.Context, b *Backend, set *serverSet, client
 	return nil, err
 }
 
-// serve hands free slots to the waiters in order until one cannot be
-// served.
+// serve hands free slots to the waiters, oldest first. With most
+// algorithms a waiter that cannot be served means none can, so it stops
+// there; with `source` each waiter is bound to its own server, so one
+// waiting for a full server does not hold back those of the others.
 func (q *waitQueue) serve(b *Backend) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.waiters) > 0 {
-		set := b.set.Load()
-		w := q.waiters[0]
-		s := b.algo.pick(b, set, w.client, nil)
+	_, keyed := b.algo.(source)
+	for i := 0; i < len(q.waiters); {
+		w := q.waiters[i]
+		s := b.algo.pick(b, b.set.Load(), w.client, nil)
 		if s == nil {
-			return
+			if !keyed {
+				return
+			}
+			i++
+			continue
 		}
-		q.waiters = q.waiters[1:]
+		q.waiters = slices.Delete(q.waiters, i, i+1)
 		q.n.Add(-1)
 		w.ready <- s
 	}
