@@ -135,12 +135,15 @@ type average struct {
 const averageWindow = 1024
 
 func (a *average) add(v int64) {
-	a.n.Add(1)
+	n := a.n.Add(1)
 	for {
 		old := a.sum.Load()
-		// Decay by the whole window, as swrate_add does; Value divides by
-		// the samples seen so far while there are fewer than a window.
-		next := old - old/averageWindow + v
+		// An exact sum until the window is full, then decay by the whole
+		// window as swrate_add does; Value divides by min(n, window).
+		next := old + v
+		if n > averageWindow {
+			next = old - old/averageWindow + v
+		}
 		if a.sum.CompareAndSwap(old, next) {
 			return
 		}

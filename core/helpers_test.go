@@ -152,3 +152,28 @@ func serverRow(c *Core, backend, server string) (StatRow, error) {
 	}
 	return StatRow{}, errors.New("no row for " + backend + "/" + server)
 }
+
+// startServerFunc runs handle for each connection accepted on a
+// kernel-chosen loopback port, until the test ends; it returns the
+// address.
+func startServerFunc(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -12,29 +12,15 @@ import (
 // `timeout client`, freeing its slots; it does not hang for ever.
 func TestClientNotReadingIsTimedOut(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	addr := startServerFunc(t, func(c net.Conn) { // an answer far larger than the socket buffers
+		buf := make([]byte, 64<<10)
+		for range 1000 {
+			c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write(buf); err != nil {
 				return
 			}
-			go func() { // an answer far larger than the socket buffers
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for range 1000 {
-					c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-					if _, err := c.Write(buf); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	c := startCore(t, `
 listen app
     bind 127.0.0.1:1
@@ -42,7 +28,7 @@ listen app
     timeout server 5s
     timeout connect 1s
     server s1 %s
-`, ln.Addr().String())
+`, addr)
 	conn, err := net.Dial("tcp", frontendAddr(t, c, "app"))
 	if err != nil {
 		t.Fatal(err)
