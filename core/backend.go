@@ -45,7 +45,6 @@ type Backend struct {
 	downSince  time.Time // zero while the backend has a usable server
 	downtime   time.Duration
 	chkDown    int64
-	checks     sync.WaitGroup // check loops of this backend's servers
 }
 
 // Name is the backend's name.

@@ -136,7 +136,7 @@ func (c CheckStatus) Result() int {
 	return 2
 }
 
-// statusText is the `status` column of a server row, worded exactly as
+// statusTextLocked is the `status` column of a server row, worded exactly as
 // HAProxy 2.6 words it. It reads only fields guarded by b.mu.
 func (s *Server) statusTextLocked() string {
 	switch {

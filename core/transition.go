@@ -14,7 +14,6 @@ type origin int
 const (
 	byCheck origin = iota
 	byOperator
-	byStartup
 )
 
 // setAdminLocked gives s a new set of admin causes and applies what that
@@ -156,12 +155,8 @@ func (b *Backend) onlineLocked() string {
 // pivotd's stderr, where HAProxy marks operator changes "CLI : ".
 func (b *Backend) stateLog(sev logging.Severity, msg string, o origin) {
 	b.log.Log(sev, msg)
-	prefix := ""
-	switch o {
-	case byOperator:
-		prefix = "CLI : "
-	case byStartup:
-		prefix = "config : "
+	if o == byOperator {
+		msg = "CLI : " + msg
 	}
-	b.core.diag.Warning(prefix + msg)
+	b.core.diag.Warning(msg)
 }
