@@ -32,7 +32,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -67,36 +66,9 @@ func compatHaproxy(t testing.TB) string {
 }
 
 // ---------------------------------------------------------------------------
-// Ports below the ephemeral range, so that nothing else takes them.
-
-var compatPorts = struct {
-	sync.Mutex
-	used map[int]bool
-}{used: map[int]bool{}}
-
-// compatAddr returns 127.0.0.1:PORT with a free PORT in 20000–32767,
-// never handed out twice in this process.
-func compatAddr(t testing.TB) string {
-	t.Helper()
-	compatPorts.Lock()
-	defer compatPorts.Unlock()
-	for range 1000 {
-		p := 20000 + rand.IntN(12700)
-		if compatPorts.used[p] {
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", p)
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		compatPorts.used[p] = true
-		return addr
-	}
-	t.Fatal("no free port in 20000-32767")
-	return ""
-}
+// compatAddr is freeAddr: a port below the ephemeral range, never handed
+// out twice in this process.
+func compatAddr(t testing.TB) string { return freeAddr(t) }
 
 // ---------------------------------------------------------------------------
 // Daemons

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -262,9 +263,35 @@ func deadAddr(t testing.TB) string {
 	return addr
 }
 
-// freeAddr returns a 127.0.0.1 address free for pivotd to bind. Another
-// process may take it meanwhile; that race is accepted.
-func freeAddr(t testing.TB) string { return deadAddr(t) }
+// freeAddr returns a 127.0.0.1 address free for pivotd to bind: a port
+// below 32768, outside the kernel's ephemeral range (so no outgoing
+// connection takes it meanwhile), never handed out twice in one run.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		port := 20000 + rand.IntN(12768)
+		if portsUsed[port] {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsUsed[port] = true
+		return addr
+	}
+	t.Fatal("no free port below 32768")
+	return ""
+}
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 // blackholeAddr returns a listening address whose accept queue is full and
 // never drained, so that new SYNs are dropped and connecting times out.
