@@ -178,7 +178,6 @@ func (c *Core) SetServerCheckEnabled(backend, server string, on bool) error {
 		s.check.enabled = on
 		if on {
 			b.core.startCheckLocked(s)
-			s.check.wake()
 		}
 		b.publishLocked(now)
 		return nil

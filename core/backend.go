@@ -33,7 +33,10 @@ type Backend struct {
 	log      *logging.Logger
 
 	cnt    Counters
-	rrNext atomic.Uint64
+	rrNext atomic.Uint64 // leastconn's tie rotation
+	// mapGCD divides the configured weights for the server map of
+	// static-rr and source (HAProxy's wmult), keeping the map small.
+	mapGCD int
 	set    atomic.Pointer[serverSet] // stored with mu held; loaded lock-free
 	queue  waitQueue
 
@@ -145,15 +148,19 @@ func (b *Backend) publishLocked(now time.Time) {
 		}
 	}
 	next.queueLimit = max(limit, 0)
-	switch b.algo.(type) {
-	case roundRobin:
-		next.seq = smoothSequence(next.servers, next.weights)
-	case staticRR:
-		static := make([]int, len(next.servers))
-		for i, s := range next.servers {
-			static[i] = s.initial.Weight
+	switch algo := b.algo.(type) {
+	case *fwrr:
+		in := make([]lbInput, len(b.servers))
+		for i, s := range b.servers {
+			in[i] = lbInput{s: s, usable: s.usable.Load(), weight: s.lbWeightLocked(now)}
 		}
-		next.seq = smoothSequence(next.servers, static)
+		algo.sync(in, b.cfg.AllBackups)
+	case *staticRR, source:
+		w := make([]int, len(next.servers))
+		for i, s := range next.servers {
+			w[i] = (s.uweight + b.mapGCD - 1) / b.mapGCD
+		}
+		next.table = buildMap(next.servers, w)
 	case first:
 		next.byID = slices.Clone(next.servers)
 		slices.SortFunc(next.byID, func(x, y *Server) int { return x.id - y.id })

@@ -1,11 +1,11 @@
 package core
 
 import (
-	"container/heap"
-	"hash/fnv"
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"sort"
+	"sync"
 )
 
 // serverSet is what a pick reads. It never changes once published; every
@@ -16,10 +16,8 @@ type serverSet struct {
 	// (all of them with `option allbackups`, else the first).
 	servers []*Server
 	weights []int // effective weight of servers[i]
-	// seq is the smooth weighted round-robin order over one full cycle
-	// (length = total weight / gcd). roundrobin uses effective weights,
-	// static-rr the initial ones.
-	seq []*Server
+	// table is HAProxy's server map, for static-rr and source.
+	table []*Server
 	// cum holds cumulative weights for weighted random draws and the
 	// source hash map.
 	cum         []int
@@ -49,7 +47,7 @@ type algorithm interface {
 func newAlgorithm(name string) algorithm {
 	switch name {
 	case "static-rr":
-		return staticRR{}
+		return &staticRR{}
 	case "leastconn":
 		return leastConn{}
 	case "first":
@@ -59,7 +57,7 @@ func newAlgorithm(name string) algorithm {
 	case "random":
 		return random{}
 	}
-	return roundRobin{}
+	return &fwrr{}
 }
 
 // tryInOrder reserves a slot on the first server of candidates, starting
@@ -87,25 +85,52 @@ func tryInOrder(candidates []*Server, start int, avoid *Server) *Server {
 	return nil
 }
 
-// roundRobin is HAProxy's default: smooth weighted round robin whose
-// weights follow runtime changes at once. The cycle is precomputed in the
-// snapshot, so a pick is one atomic add and an index.
-type roundRobin struct{}
-
-func (roundRobin) pick(b *Backend, set *serverSet, _ netip.Addr, avoid *Server) *Server {
-	if len(set.seq) == 0 {
-		return nil
-	}
-	i := int(b.rrNext.Add(1)-1) % len(set.seq)
-	return tryInOrder(set.seq, i, avoid)
+// staticRR walks HAProxy's server map (see buildMap) in a circle, passing
+// over full servers. The position survives changes, as HAProxy's rr_idx
+// does.
+type staticRR struct {
+	mu  sync.Mutex
+	idx int // guarded by mu
 }
 
-func (roundRobin) static() bool { return false }
+func (r *staticRR) pick(_ *Backend, set *serverSet, _ netip.Addr, avoid *Server) *Server {
+	table := set.table
+	if len(table) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.idx >= len(table) {
+		r.idx = 0
+	}
+	i := r.idx
+	var avoided *Server
+	avoidedAt := 0
+	for {
+		s := table[i]
+		i++
+		if !full(s) {
+			avoided, avoidedAt = s, i
+			if s != avoid {
+				r.idx = i
+				break
+			}
+		}
+		if i == len(table) {
+			i = 0
+		}
+		if i == r.idx {
+			r.idx = avoidedAt
+			break
+		}
+	}
+	if avoided == nil || !avoided.tryAcquire() {
+		return nil
+	}
+	return avoided
+}
 
-// staticRR is roundrobin over the configured weights.
-type staticRR struct{ roundRobin }
-
-func (staticRR) static() bool { return true }
+func (*staticRR) static() bool { return true }
 
 // leastConn picks the server with the fewest current connections relative
 // to its weight; ties rotate so that idle servers share new connections.
@@ -174,19 +199,15 @@ func (first) pick(_ *Backend, set *serverSet, _ netip.Addr, avoid *Server) *Serv
 
 func (first) static() bool { return false }
 
-// source hashes the client's address onto the weighted map of servers, so
-// that a client keeps reaching the same server while the set is stable.
+// source hashes the client's address onto the server map, so that a
+// client keeps reaching the same server while the set is stable.
 type source struct{}
 
 func (source) pick(_ *Backend, set *serverSet, client netip.Addr, avoid *Server) *Server {
-	if set.totalWeight == 0 {
+	if len(set.table) == 0 {
 		return nil
 	}
-	h := fnv.New64a()
-	b := client.Unmap().AsSlice()
-	h.Write(b)
-	slot := int(h.Sum64() % uint64(set.totalWeight))
-	s := set.servers[sort.SearchInts(set.cum, slot+1)]
+	s := set.table[sourceHash(client, len(set.servers))%uint32(len(set.table))]
 	if s != avoid {
 		if s.tryAcquire() {
 			return s
@@ -194,6 +215,21 @@ func (source) pick(_ *Backend, set *serverSet, client netip.Addr, avoid *Server)
 		return nil // wait for this server: the hash decides, not the load
 	}
 	return tryInOrder(set.servers, 0, avoid)
+}
+
+// sourceHash is HAProxy's map-based source hash: the address's 32-bit
+// words XORed together, so that a client lands where it would with
+// HAProxy. With one server there is nothing to hash.
+func sourceHash(client netip.Addr, servers int) uint32 {
+	if servers == 1 {
+		return 0
+	}
+	var h uint32
+	b := client.Unmap().AsSlice()
+	for i := 0; i+4 <= len(b); i += 4 {
+		h ^= binary.BigEndian.Uint32(b[i:])
+	}
+	return h
 }
 
 // static: like HAProxy's default map-based hashing, source takes only
@@ -235,66 +271,43 @@ func (random) pick(b *Backend, set *serverSet, _ netip.Addr, avoid *Server) *Ser
 
 func (random) static() bool { return false }
 
-// smoothSequence returns one full cycle of smooth weighted round robin:
-// each server appears weight/gcd times, spread evenly. Server i's k-th
-// turn falls at virtual time (2k+1)/(2w): earliest first, ties in
-// configuration order. It runs on publish, never on a pick, and uses a
-// heap so that a cycle over many servers costs O(W log n).
-func smoothSequence(servers []*Server, weights []int) []*Server {
-	g := 0
+// buildMap is HAProxy's server map for static-rr and source: one entry
+// per unit of weight, each server's entries spread evenly, the first
+// declared server first. weights are the servers' weights divided by the
+// backend's weight gcd.
+func buildMap(servers []*Server, weights []int) []*Server {
+	total := 0
 	for _, w := range weights {
-		g = gcd(g, w)
+		total += w
 	}
-	if g == 0 {
+	if total == 0 {
 		return nil
 	}
-	h := make(swrrHeap, 0, len(servers))
-	total := 0
-	for i, s := range servers {
-		if w := weights[i] / g; w > 0 {
-			h = append(h, &swrrItem{s: s, w: w, order: i})
-			total += w
+	table := make([]*Server, total)
+	if total == 1 {
+		for i, w := range weights {
+			if w > 0 {
+				table[0] = servers[i]
+			}
 		}
+		return table
 	}
-	heap.Init(&h)
-	seq := make([]*Server, 0, total)
-	for range total {
-		it := h[0]
-		seq = append(seq, it.s)
-		it.k++
-		heap.Fix(&h, 0)
+	score := make([]int, len(servers))
+	for o := range table {
+		best, bestV := -1, 0
+		for i, w := range weights {
+			if w == 0 {
+				continue
+			}
+			score[i] += w
+			if v := (score[i] + total) / total; best < 0 || v > bestV {
+				best, bestV = i, v
+			}
+		}
+		table[o] = servers[best]
+		score[best] -= total
 	}
-	return seq
-}
-
-// swrrItem is a server in the cycle being built: its weight and how many
-// turns it has had.
-type swrrItem struct {
-	s     *Server
-	w, k  int
-	order int
-}
-
-type swrrHeap []*swrrItem
-
-func (h swrrHeap) Len() int { return len(h) }
-
-// Less compares next turns (2k+1)/w without division.
-func (h swrrHeap) Less(i, j int) bool {
-	a := (2*h[i].k + 1) * h[j].w
-	b := (2*h[j].k + 1) * h[i].w
-	if a != b {
-		return a < b
-	}
-	return h[i].order < h[j].order
-}
-func (h swrrHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *swrrHeap) Push(x any)   { *h = append(*h, x.(*swrrItem)) }
-func (h *swrrHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return table
 }
 
 func gcd(a, b int) int {

@@ -7,42 +7,6 @@ import (
 	"time"
 )
 
-func TestSmoothSequence(t *testing.T) {
-	mk := func(n int) []*Server {
-		list := make([]*Server, n)
-		for i := range list {
-			list[i] = &Server{name: fmt.Sprintf("s%d", i+1)}
-		}
-		return list
-	}
-	tests := []struct {
-		desc    string
-		weights []int
-		want    string
-	}{
-		{"equal weights", []int{1, 1, 1}, "s1 s2 s3"},
-		{"gcd reduced", []int{10, 10}, "s1 s2"},
-		{"1 2 3 spread", []int{1, 2, 3}, "s3 s2 s1 s3 s2 s3"},
-		{"zero weight skipped", []int{1, 0, 1}, "s1 s3"},
-		{"all zero", []int{0, 0}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.desc, func(t *testing.T) {
-			servers := mk(len(tt.weights))
-			got := ""
-			for i, s := range smoothSequence(servers, tt.weights) {
-				if i > 0 {
-					got += " "
-				}
-				got += s.name
-			}
-			if got != tt.want {
-				t.Errorf("sequence %q; want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRedispatchNow(t *testing.T) {
 	tests := []struct {
 		interval int

@@ -15,7 +15,7 @@ import (
 
 // checkState is a server's health check: its settings, the health
 // counter HAProxy keeps (0 .. rise+fall-1) and the last result. Guarded by
-// the backend's mu, except wakeCh.
+// the backend's mu.
 type checkState struct {
 	configured bool // the server line says `check`
 	enabled    bool // configured and not `disable health`
@@ -31,24 +31,15 @@ type checkState struct {
 	info     string // last_chk: free text detail of the last result
 	duration time.Duration
 	running  bool
-	paused   bool  // waiting for a wake: disabled, or the server is in maint
-	failed   int64 // chkfail: failures counted while health > 0
-	last     time.Time
+	// paused is HAProxy's CHK_ST_PAUSED as show servers state reports
+	// it: set by maintenance while checks are enabled (and by `disabled`
+	// in the configuration, checked or not), cleared on leaving
+	// maintenance with checks enabled.
+	paused bool
+	failed int64 // chkfail: failures counted while health > 0
+	last   time.Time
 
-	wakeCh chan struct{} // nudges a paused loop; never closed
-	stop   context.CancelFunc
-}
-
-// wake tells the check loop to look at the server again (it may have
-// left maintenance or had its check re-enabled).
-func (c *checkState) wake() {
-	if c.wakeCh == nil {
-		return
-	}
-	select {
-	case c.wakeCh <- struct{}{}:
-	default:
-	}
+	stop context.CancelFunc
 }
 
 // full is the health counter's maximum: up and at full health.
@@ -70,12 +61,15 @@ func (s *Server) intervalLocked() time.Duration {
 
 // checkLoop runs the health checks of one server until ctx ends. It is
 // the only goroutine that checks this server, and it never holds b.mu
-// while it waits on the network.
+// while it waits on the network. As in HAProxy, the schedule keeps
+// running while checks are disabled or the server is in maintenance, so
+// re-enabled checks and a server leaving maintenance are checked at the
+// next tick, not at once (the server comes back one failure away from
+// down meanwhile).
 func checkLoop(ctx context.Context, s *Server) {
 	b := s.b
 	b.mu.Lock()
 	first := s.check.inter
-	wake := s.check.wakeCh
 	b.mu.Unlock()
 	// Spread the first checks of all servers over one interval.
 	timer := time.NewTimer(rand.N(first) + time.Millisecond)
@@ -85,23 +79,17 @@ func checkLoop(ctx context.Context, s *Server) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-		case <-wake:
-			// Only a paused check restarts at once (leaving maintenance
-			// resumes checks immediately); otherwise keep the schedule.
-			b.mu.Lock()
-			resume := s.check.paused
-			b.mu.Unlock()
-			if !resume {
-				continue
-			}
 		}
 		b.mu.Lock()
-		if !s.check.enabled || s.admin.Maint() || s.deleted {
-			s.check.paused = true
+		if s.deleted {
 			b.mu.Unlock()
-			continue // wait for a wake
+			return
 		}
-		s.check.paused = false
+		if !s.check.enabled || s.admin.Maint() {
+			timer.Reset(s.intervalLocked())
+			b.mu.Unlock()
+			continue
+		}
 		s.check.running = true
 		target := s.checkTargetLocked()
 		timeout := b.core.checkTimeout(b.cfg, s.check.inter)

@@ -196,6 +196,7 @@ func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error
 	defer b.mu.Unlock()
 	b.lastChange = now
 	for _, sc := range px.Servers {
+		b.mapGCD = gcd(b.mapGCD, sc.Weight)
 		s, err := b.newServerLocked(*sc, false, now)
 		if err != nil {
 			return nil, err
@@ -203,6 +204,7 @@ func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error
 		b.servers = append(b.servers, s)
 		b.nextID = max(b.nextID, s.id)
 	}
+	b.mapGCD = max(b.mapGCD, 1)
 	b.publishLocked(now)
 	return b, nil
 }
@@ -242,7 +244,6 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		port:       sc.CheckPort,
 		addr:       sc.CheckAddr,
 		status:     CheckInit,
-		wakeCh:     make(chan struct{}, 1),
 	}
 	switch {
 	case dynamic:
@@ -253,6 +254,7 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		s.admin = AdminForcedMaint | AdminConfigMaint
 		s.op = OpStopped
 		s.downSince = now
+		s.check.paused = true
 	}
 	if s.admin.Maint() {
 		s.check.health = 0

@@ -134,6 +134,17 @@ func (s *Server) eweightLocked(now time.Time) int {
 	return w
 }
 
+// lbWeightLocked is the effective weight in HAProxy's units (the user
+// weight times weightScale), as roundrobin's rotation counts it: slowstart
+// ramps it in finer steps than the user weight.
+func (s *Server) lbWeightLocked(now time.Time) int {
+	w := s.uweight * weightScale
+	if p := s.throttleLocked(now); p < 100 && w > 0 {
+		w = max(1, w*p/100)
+	}
+	return w
+}
+
 // throttleLocked is the slowstart percentage: 100 outside a warm-up.
 func (s *Server) throttleLocked(now time.Time) int {
 	if s.op != OpStarting || s.initial.SlowStart <= 0 || !now.Before(s.warmupEnd) {

@@ -270,10 +270,7 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	if c.enabled {
 		r.CheckState |= 0x4
 	}
-	// Paused while in maintenance, whether or not a check is configured;
-	// HAProxy 2.6 also keeps the flag after `ready` lifts a maintenance
-	// that came from `disabled`.
-	if s.admin.Maint() || s.admin&AdminConfigMaint != 0 {
+	if c.paused {
 		r.CheckState |= 0x8
 	}
 	r.HasCheck = c.enabled

@@ -31,10 +31,14 @@ func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time)
 	var msgs []string
 	switch {
 	case !prev.Maint() && next.Maint():
-		s.check.health = 0 // checks are paused: nothing vouches for it
+		s.check.health = 0 // nothing vouches for it any more
+		if s.check.enabled {
+			s.check.paused = true
+		}
 		if s.op != OpStopped {
 			s.op = OpStopped
 			s.downSince = now
+			s.chkDown++
 		}
 		b.publishLocked(now)
 		msgs = append(msgs, fmt.Sprintf("%s is going DOWN for maintenance. %s", s.label(), b.leftLocked(s)))
@@ -54,7 +58,6 @@ func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time)
 	default:
 		b.publishLocked(now)
 	}
-	s.check.wake()
 	for _, m := range msgs {
 		b.stateLog(logging.Notice, m, o)
 	}
@@ -64,6 +67,7 @@ func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time)
 func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 	if s.check.enabled {
 		s.check.health = s.check.rise
+		s.check.paused = false
 	}
 	s.downtime += now.Sub(s.downSince)
 	s.downSince = time.Time{}

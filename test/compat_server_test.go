@@ -123,8 +123,12 @@ func TestCompatShowStat(t *testing.T) {
 func TestCompatServerState(t *testing.T) {
 	t.Parallel()
 	p := startCompatServers(t)
+	// Each change is compared once checks have settled: a server leaving
+	// maintenance is "UP 1/2" until its next check, which falls anywhere
+	// in its interval in either daemon.
 	states := func(srv string) []compatStep {
 		return []compatStep{
+			settleStep(),
 			{cmd: "show stat be_app 4 -1"},
 			{cmd: "show servers state be_app"},
 			trafficStep("FE1", 8),

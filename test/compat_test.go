@@ -302,6 +302,7 @@ var compatVolatile = map[string]bool{
 // compared: maxima that a closing session may or may not still count in.
 var compatSigned = map[string]bool{
 	"smax": true, "rate_max": true, "conn_rate_max": true, "req_rate_max": true,
+	"need_conn_est": true,
 }
 
 var (
