@@ -250,9 +250,11 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 	if b.serverLocked(sc.Name) != nil {
 		return refuse(ErrServerExists, "backend %q: server %q", backend, sc.Name)
 	}
-	if sc.ID == 0 {
-		b.nextID++
-		sc.ID = b.nextID
+	if sc.ID == 0 { // the lowest free id, as HAProxy assigns it
+		sc.ID = 1
+		for slices.ContainsFunc(b.servers, func(s *Server) bool { return s.id == sc.ID }) {
+			sc.ID++
+		}
 	} else if slices.ContainsFunc(b.servers, func(s *Server) bool { return s.id == sc.ID }) {
 		return refuse(ErrServerExists, "backend %q: server id %d", backend, sc.ID)
 	}
@@ -265,7 +267,6 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 		s.admin, s.op, s.downSince = 0, OpRunning, time.Time{}
 		s.check.health = s.check.rise
 	}
-	b.nextID = max(b.nextID, s.id)
 	b.servers = append(b.servers, s)
 	if s.check.configured {
 		c.startCheckLocked(s)

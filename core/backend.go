@@ -43,7 +43,6 @@ type Backend struct {
 	mu sync.Mutex // serializes writers; a pick never takes it
 	// Guarded by mu.
 	servers    []*Server // configuration order, then added ones
-	nextID     int
 	lastChange time.Time
 	downSince  time.Time // zero while the backend has a usable server
 	downtime   time.Duration

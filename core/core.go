@@ -202,7 +202,6 @@ func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error
 			return nil, err
 		}
 		b.servers = append(b.servers, s)
-		b.nextID = max(b.nextID, s.id)
 	}
 	b.mapGCD = max(b.mapGCD, 1)
 	b.publishLocked(now)
@@ -245,15 +244,15 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		addr:       sc.CheckAddr,
 		status:     CheckInit,
 	}
-	switch {
-	case dynamic:
+	// An added server starts in maintenance; `disabled` on its line
+	// marks it as the configuration's maintenance, as HAProxy does.
+	if dynamic || sc.Disabled {
 		s.admin = AdminForcedMaint
 		s.op = OpStopped
 		s.downSince = now
-	case sc.Disabled:
-		s.admin = AdminForcedMaint | AdminConfigMaint
-		s.op = OpStopped
-		s.downSince = now
+	}
+	if sc.Disabled {
+		s.admin |= AdminConfigMaint
 		s.check.paused = true
 	}
 	if s.admin.Maint() {

@@ -37,7 +37,11 @@ type Server struct {
 	usable atomic.Bool
 	// maxconn is the effective connection limit (slowstart throttles it);
 	// zero means unlimited.
-	maxconn  atomic.Int64
+	maxconn atomic.Int64
+	// connsMax is the most server connections ever open at once:
+	// HAProxy's estimate of the connections a server needs
+	// (need_conn_est), which `clear counters` leaves alone.
+	connsMax atomic.Int64
 	cnt      Counters
 	sessions sessionSet
 

@@ -182,6 +182,7 @@ func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, st
 		srv.cnt.Tot.Add(1)
 		srv.cnt.Rate.add(now)
 		raiseMax(&srv.cnt.Max, srv.cnt.Cur.Load())
+		raiseMax(&srv.connsMax, srv.cnt.Cur.Load())
 		srv.cnt.LBTot.Add(1)
 		be.cnt.LBTot.Add(1)
 		srv.cnt.LastSess.Store(now.UnixNano())

@@ -57,7 +57,14 @@ type StatRow struct {
 	LastSess int64 // seconds since a session was assigned; -1 never
 
 	// Server only.
-	QLimit   int64 // maxqueue; 0 unset
+	QLimit int64 // maxqueue; 0 unset
+	// ConnsMax is the most connections ever open at once, through
+	// `clear counters`.
+	ConnsMax int64
+	// Dynamic: added with `add server`.
+	Dynamic bool
+	// ForcedID: the id was given with `id`, not assigned.
+	ForcedID bool
 	Throttle int64 // slowstart percentage; -1 outside a warm-up
 	Backup   bool
 	Addr     string
@@ -224,15 +231,18 @@ func (b *Backend) downtimeLocked(now time.Time) time.Duration {
 func (s *Server) statRowLocked(now time.Time) StatRow {
 	r := StatRow{
 		Type: RowServer, Proxy: s.b.name, Name: s.name, ProxyID: s.b.id, ID: s.id, Mode: "tcp",
-		Status:  s.statusTextLocked(),
-		SLim:    int64(s.cfgMaxconn),
-		QLimit:  int64(s.maxqueue),
-		Backup:  s.backup,
-		Addr:    s.addr.Load().String(),
-		Weight:  int64(s.eweightLocked(now)),
-		UWeight: int64(s.uweight),
-		LastChg: int64(now.Sub(s.lastChange) / time.Second),
-		ChkDown: s.chkDown,
+		Status:   s.statusTextLocked(),
+		SLim:     int64(s.cfgMaxconn),
+		QLimit:   int64(s.maxqueue),
+		Backup:   s.backup,
+		Addr:     s.addr.Load().String(),
+		Weight:   int64(s.eweightLocked(now)),
+		UWeight:  int64(s.uweight),
+		LastChg:  int64(now.Sub(s.lastChange) / time.Second),
+		ChkDown:  s.chkDown,
+		ConnsMax: s.connsMax.Load(),
+		Dynamic:  s.dynamic,
+		ForcedID: s.initial.IDForced,
 	}
 	if s.backup {
 		r.Bck = 1

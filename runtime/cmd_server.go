@@ -108,10 +108,10 @@ func (c *adminConn) setWeight(w io.Writer, be, srv, value string) {
 
 // getWeight is `get weight <b>/<s>`: "<current> (initial <configured>)".
 func (c *adminConn) getWeight(w io.Writer, args []string) {
-	// get weight only needs the slash: an empty side is looked up, and
-	// not found, as in HAProxy.
+	// As in HAProxy, an empty backend is looked up (and not found), an
+	// empty server is a usage error.
 	b, s, found := strings.Cut(arg(args, 2), "/")
-	if !found {
+	if !found || s == "" {
 		reply(w, "Require 'backend/server'.")
 		return
 	}
@@ -146,6 +146,10 @@ func (c *adminConn) setAddr(w io.Writer, be, srv string, args []string) {
 	if arg(args, 1) == "port" {
 		p, err := strconv.Atoi(arg(args, 2))
 		switch {
+		case strings.HasPrefix(arg(args, 2), "+") || strings.HasPrefix(arg(args, 2), "-"):
+			// A port map (+N/-N): HAProxy refuses it unless the checks
+			// have a port of their own; pivot has no port maps at all.
+			portErr = "can't change <port> to port map because it is incompatible with current health check port configuration (use 'port' statement from the 'server' directive."
 		case err != nil:
 			portErr = fmt.Sprintf("problem converting port '%s' to an int", arg(args, 2))
 		case p < 1 || p > 65535: // HAProxy 2.6 wraps 70000 to 4464; pivot refuses
@@ -315,7 +319,7 @@ func (c *adminConn) addServer(w io.Writer, args []string) {
 	}
 	sc, err := config.ParseServer(name, args[3], args[4:])
 	if err != nil {
-		reply(w, err.Error()+".")
+		reply(w, err.Error())
 		return
 	}
 	// HAProxy: `enabled` on the line puts the server in service at once.

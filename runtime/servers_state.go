@@ -16,8 +16,7 @@ const serversStateHeader = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_s
 
 var errNoBackend = errors.New("Can't find backend.")
 
-// hasBackend reports whether a backend named name is among rows. Like
-// HAProxy, `show servers` takes a name only, never a #id.
+// hasBackend reports whether a backend named name is among rows.
 func hasBackend(rows []core.StatRow, name string) bool {
 	for _, r := range rows {
 		if r.Type == core.RowBackend && r.Proxy == name {
@@ -52,8 +51,8 @@ func orDash(s string) string {
 
 // writeServersState prints `show servers state [<backend>]`, one line
 // per server, in the format a server-state-file is read in. pivot has
-// no agent checks, SRV records or TLS, and does not record whether ids
-// were forced by `id`, so those columns hold their "none" values.
+// no agent checks, SRV records or TLS, so those columns hold their
+// "none" values; a backend id is never forced at runtime.
 func writeServersState(w io.Writer, rows []core.StatRow, backend string) error {
 	servers, err := serverRows(rows, backend)
 	if err != nil {
@@ -66,7 +65,7 @@ func writeServersState(w io.Writer, rows []core.StatRow, backend string) error {
 			r.ProxyID, r.Proxy, r.ID, r.Name, orDash(r.IP),
 			r.OpState, r.AdminBits, r.UWeight, r.IWeight, r.LastChg,
 			r.CheckNum, r.CheckNum.Result(), r.CheckHealth, r.CheckState, 0, // agent state
-			0, 0, // bk_f_forced_id, srv_f_forced_id
+			0, b2i(r.ForcedID), // bk_f_forced_id, srv_f_forced_id
 			orDash(r.FQDN), r.Port, "-", 0, // srvrecord, srv_use_ssl
 			r.CheckPort, orDash(r.CheckAddr), "-", 0) // agent addr and port
 	}
@@ -109,4 +108,12 @@ func writeBackendList(w io.Writer, rows []core.StatRow) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+// b2i is 1 for true, as HAProxy prints flags.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -138,6 +138,9 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 	// In TCP mode every session holds one server connection, and none is
 	// ever idle.
 	c[stSrvIcur] = cellNum(0)
+	// HAProxy leaves the idle limit unset on configured servers and
+	// sets it to 0 on added ones.
+	c[stSrvIlim] = cellNumIf(r.Dynamic, 0)
 	c[stIdleConnCur] = cellNum(0)
 	c[stSafeConnCur] = cellNum(0)
 	c[stUsedConnCur] = cellNum(r.SCur)
@@ -149,9 +152,9 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 // that was ever checked has needed at least one.
 func usedMax(r core.StatRow) int64 {
 	if r.CheckNum > core.CheckInit {
-		return max(r.SMax, 1)
+		return max(r.ConnsMax, 1)
 	}
-	return r.SMax
+	return r.ConnsMax
 }
 
 func fillBackend(c *[numStatFields]cell, r core.StatRow, env statEnv) {

@@ -60,6 +60,7 @@ func server(id int, name string) core.StatRow {
 func fixture() []core.StatRow {
 	up := checked(server(1, "up1"), core.CheckL4OK, 3)
 	up.Status, up.SCur, up.SMax, up.STot, up.BIn, up.BOut, up.LBTot, up.Connect = "UP", 1, 2, 5, 140, 260, 5, 5
+	up.ConnsMax = 2
 	up.Rate, up.RateMax, up.LastSess, up.TTime, up.TTimeMax, up.CTime, up.CTimeMax = 1, 2, 4, 3, 12, 1, 2
 
 	down := checked(server(2, "down1"), core.CheckL4Con, 1)

@@ -295,3 +295,38 @@ func TestAdminChangesTraffic(t *testing.T) {
 		t.Errorf("backup stot %q; want 1 (row %s)", f[7], s2)
 	}
 }
+
+// TestAdminDeliberateDifferences checks pivot's answer wherever it departs
+// from HAProxy 2.6 on purpose (docs/runtime-api.md lists each one; the
+// compatibility suite leaves these out).
+func TestAdminDeliberateDifferences(t *testing.T) {
+	t.Parallel()
+	_, dir, v := startAdmin(t, "")
+	sock := filepath.Join(dir, "admin.sock")
+	tests := []struct{ cmd, want string }{
+		{"set server be/s1 addr 127.0.0.1 port 70000", "port 70000 is out of range 1-65535: nothing changed\n\n"},
+		{"set maxconn server be/s1 -5", "maxconn -5 is out of range: 0 (no limit) to 2147483647.\n\n"},
+		{"set maxconn frontend fe abc", "Integer value expected.\n\n"},
+		{"set maxconn frontend fe 0", "Value out of range.\n\n"},
+		{"add server be/n1 no-such-host.invalid:5432", ""},
+		{"add server be/n2 " + v["s1"] + " weight", "weight: missing value.\n\n"},
+		{"add server be/n3 " + v["s1"] + " foo", "unknown keyword 'foo'.\n\n"},
+		{"set server be/s1 addr 127.0.0.1 port +1", "no need to change the addr, can't change <port> to port map because it is incompatible with current health check port configuration (use 'port' statement from the 'server' directive. by 'stats socket command'\n\n"},
+	}
+	for _, tt := range tests {
+		got := adminSend(t, sock, tt.cmd+"\n")
+		switch {
+		case tt.want == "": // a host name that does not resolve
+			if !strings.Contains(got, `cannot resolve "no-such-host.invalid"`) {
+				t.Errorf("%s: %q; want a resolution error", tt.cmd, got)
+			}
+		case got != tt.want:
+			t.Errorf("%s: %q; want %q", tt.cmd, got, tt.want)
+		}
+	}
+	// Nothing was changed by the refusals: s1 still takes the traffic on
+	// its own port.
+	if got := who(t, v["fe"]); got != "s1" {
+		t.Errorf("after the refused commands the frontend reached %q; want s1", got)
+	}
+}

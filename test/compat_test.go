@@ -17,7 +17,13 @@ package test
 //   - an over-long command line (pivot: an error line then close; HAProxy
 //     closes silently)
 //   - set server B/S ssl ... (pivot: not supported)
+//   - add server with a host name that does not resolve (pivot: error;
+//     HAProxy registers a server without an address), with a bare
+//     `weight` (pivot: error; HAProxy reads it as 0), with an unknown
+//     keyword HAProxy has but pivot does not (suggestions come from
+//     pivot's own keywords)
 //   - help descriptions (only the usage column of shared rows is compared)
+//     and the field descriptions of show stat typed desc
 //   - show sess after the fixed part (ptr, proto, src, fe, be, srv)
 //   - show info values, and its Name field ("pivot")
 //   - wait (HAProxy 2.6 has no such command)
@@ -306,8 +312,11 @@ var compatSigned = map[string]bool{
 }
 
 var (
-	compatDateRE  = regexp.MustCompile(`\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(\.\d{3})?`)
-	compatPtrRE   = regexp.MustCompile(`0x[0-9a-f]{4,}`)
+	compatDateRE = regexp.MustCompile(`\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(\.\d{3})?`)
+	compatPtrRE  = regexp.MustCompile(`0x[0-9a-f]{4,}`)
+	// compatDescRE is the description `show stat typed desc` ends each
+	// line with: pivot words its own.
+	compatDescRE  = regexp.MustCompile(`(?m):"(?:[^"\\]|\\.)*"$`)
 	compatTypedRE = regexp.MustCompile(`(?m)^([A-Z]\.\d+\.\d+\.\d+\.)([a-z_0-9]+)(\.\d+:[^:]*:[a-z0-9]+:)(.*)$`)
 	compatJSONRE  = regexp.MustCompile(`"name":"([a-z_0-9]+)"\}(.*?)"value":\{"type":"([a-z0-9]+)","value":(-?\d+|"(?:[^"\\]|\\.)*")\}`)
 )
@@ -330,6 +339,7 @@ func compatNormalise(d *compatDaemon, s string) string {
 	s = compatPtrRE.ReplaceAllString(s, "0xPTR")
 	s = compatNormCSV(s)
 	s = compatNormServersState(s)
+	s = compatDescRE.ReplaceAllString(s, `:"DESC"`)
 	s = compatTypedRE.ReplaceAllStringFunc(s, func(m string) string {
 		g := compatTypedRE.FindStringSubmatch(m)
 		return g[1] + g[2] + g[3] + compatCell(g[2], g[4])
@@ -609,6 +619,30 @@ func settleStep() compatStep {
 		if d == p.Hap {
 			p.settle(t)
 		}
+		return ""
+	}}
+}
+
+// idleStep waits until no session is open in either daemon (every row's
+// scur is 0), so that a following `clear counters` cannot race a session
+// whose counters are still being settled.
+func idleStep() compatStep {
+	return compatStep{desc: "idle", do: func(t *testing.T, p *compatPair, d *compatDaemon) string {
+		waitFor(t, 5*time.Second, func() error {
+			out, err := compatTrySend(d.Sock("admin"), "show stat\n")
+			if err != nil {
+				return err
+			}
+			lines := strings.Split(out, "\n")
+			cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+			scur := slices.Index(cols, "scur")
+			for _, l := range lines[1:] {
+				if c := strings.Split(l, ","); len(c) > scur && scur >= 0 && c[scur] != "0" && c[scur] != "" {
+					return fmt.Errorf("%s: %s/%s has %s sessions", d.Name, c[0], c[1], c[scur])
+				}
+			}
+			return nil
+		})
 		return ""
 	}}
 }

@@ -215,7 +215,10 @@ func (w *formatter) server(s *Server) {
 	} else if strings.Contains(s.Host, ":") {
 		addr = "[" + s.Host + "]"
 	}
-	words := []string{"server", s.Name, addr, "id", strconv.Itoa(s.ID)}
+	words := []string{"server", s.Name, addr}
+	if s.IDForced { // an assigned id comes out the same when parsed again
+		words = append(words, "id", strconv.Itoa(s.ID))
+	}
 	if s.Check {
 		words = append(words, "check")
 	}

@@ -222,6 +222,9 @@ type Server struct {
 	Name string
 	// ID is the `id` keyword, or assigned 1, 2, ... in declaration order.
 	ID int
+	// IDForced says the id came from the `id` keyword (HAProxy's
+	// srv_f_forced_id), so a state file can tell it from an assigned one.
+	IDForced bool
 	// Host is an IP address or host name; Port is zero when the address
 	// had no port (connections then go to the port the client reached).
 	Host string

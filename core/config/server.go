@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -76,35 +77,79 @@ func setTime(field func(*Server) *time.Duration, positive bool) func(*Server, st
 	}
 }
 
+// keywordProblem is something wrong with one keyword of a server line.
+// Each caller words it for where the line came from: a configuration
+// file (configText) or an `add server` command (cliText).
+type keywordProblem struct {
+	kind      problemKind
+	kw, value string
+	err       error // badValue: why the value was refused
+}
+
+type problemKind int
+
+const (
+	unknownKeyword problemKind = iota
+	missingValue
+	notOnDefault
+	badValue
+)
+
+// configText words a problem for a configuration file error.
+func (p keywordProblem) configText() string {
+	switch p.kind {
+	case unknownKeyword:
+		if best := suggestKeyword(p.kw); best != "" {
+			return fmt.Sprintf("unknown server keyword %q; did you mean %q?", p.kw, best)
+		}
+		return fmt.Sprintf("unknown server keyword %q", p.kw)
+	case missingValue:
+		return p.kw + ": missing value"
+	case notOnDefault:
+		return p.kw + " is not allowed on default-server"
+	}
+	return fmt.Sprintf("%s: %s", p.kw, p.err)
+}
+
 // applyServerKeywords applies the options of a server or default-server
-// line to s; report names the line in errors.
-func applyServerKeywords(s *Server, args []string, isDefault bool, report func(format string, a ...any)) {
+// line to s and returns what was wrong. It stops at an unknown keyword or
+// a missing value: the words after it may be its arguments.
+func applyServerKeywords(s *Server, args []string, isDefault bool) []keywordProblem {
+	var problems []keywordProblem
 	for i := 0; i < len(args); i++ {
 		kw := args[i]
 		k, ok := serverKeywords[kw]
 		if !ok {
-			// The words after it may be its arguments: stop here
-			// rather than report each of them.
-			report("unknown server keyword %q", kw)
-			return
+			return append(problems, keywordProblem{kind: unknownKeyword, kw: kw})
 		}
 		v := ""
 		if k.arg {
 			if i+1 >= len(args) {
-				report("%s: missing value", kw)
-				return
+				return append(problems, keywordProblem{kind: missingValue, kw: kw})
 			}
 			i++
 			v = args[i]
 		}
 		if isDefault && !k.dflt {
-			report("%s is not allowed on default-server", kw)
+			problems = append(problems, keywordProblem{kind: notOnDefault, kw: kw})
 			continue
 		}
 		if err := k.set(s, v); err != nil {
-			report("%s: %s", kw, err)
+			problems = append(problems, keywordProblem{kind: badValue, kw: kw, value: v, err: err})
 		}
 	}
+	return problems
+}
+
+// suggestKeyword is the server keyword that looks most like word, or ""
+// when none is close: a typo gets a hint, nonsense does not.
+func suggestKeyword(word string) string {
+	names := make([]string, 0, len(serverKeywords))
+	for kw := range serverKeywords {
+		names = append(names, kw)
+	}
+	slices.Sort(names)
+	return closestWord(word, names)
 }
 
 // parseServer reads `server NAME ADDR [options]`, starting from what
@@ -127,7 +172,9 @@ func parseServer(c *lineCtx, args []string) {
 	if s.Host, s.Port, err = parseServerAddr(args[1]); err != nil {
 		report("invalid address %q: %s", args[1], err)
 	}
-	applyServerKeywords(&s, args[2:], false, report)
+	for _, pr := range applyServerKeywords(&s, args[2:], false) {
+		report("%s", pr.configText())
+	}
 	c.d.px.Servers = append(c.d.px.Servers, &s)
 }
 
@@ -135,5 +182,7 @@ func parseServer(c *lineCtx, args []string) {
 // later servers of the section, or of sections using these defaults,
 // start from.
 func parseDefaultServer(c *lineCtx, args []string) {
-	applyServerKeywords(&c.d.tmpl, args, true, c.errorf)
+	for _, pr := range applyServerKeywords(&c.d.tmpl, args, true) {
+		c.errorf("%s", pr.configText())
+	}
 }

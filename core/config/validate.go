@@ -92,6 +92,7 @@ func (p *parser) validateServers(where string, px *Proxy) {
 		if s.ID == 0 {
 			continue
 		}
+		s.IDForced = true
 		if prev, ok := ids[s.ID]; ok {
 			p.errorAt(s.Pos, "server", "%s: server %q: id %d is already used by server %q", where, s.Name, s.ID, prev.Name)
 		} else {
