@@ -37,9 +37,9 @@ func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server,
 	if err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	done := c.lockTracking(b)
 	s := b.serverLocked(server)
+	defer func() { done(s) }()
 	if s == nil {
 		return &NotFoundError{Kind: "server", Backend: backend, Name: server}
 	}
@@ -138,6 +138,9 @@ func (c *Core) SetServerAddr(backend, server, host string, port int) (AddrChange
 // found it so: up (full health), stopping (NOLB) or down (health 0).
 func (c *Core) SetServerHealth(backend, server string, h Health) error {
 	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if s.track != nil {
+			return ErrTracking
+		}
 		switch h {
 		case HealthUp:
 			s.check.health = s.check.full()
@@ -245,8 +248,8 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 	if b.algo.static() {
 		return refuse(ErrStaticBackend, "backend %q", backend)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	done := c.lockTracking(b)
+	defer done(nil)
 	if b.serverLocked(sc.Name) != nil {
 		return refuse(ErrServerExists, "backend %q: server %q", backend, sc.Name)
 	}
@@ -262,6 +265,11 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 	s, err := b.newServerLocked(sc, true, now)
 	if err != nil {
 		return err
+	}
+	if sc.Track != "" {
+		if err := c.attachLocked(b, s); err != nil {
+			return err
+		}
 	}
 	if ready {
 		s.admin, s.op, s.downSince = 0, OpRunning, time.Time{}
@@ -279,6 +287,9 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 // and nothing queued; otherwise it refuses and says why.
 func (c *Core) DelServer(backend, server string) error {
 	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if len(s.trackers) > 0 {
+			return refuse(ErrTracked, "backend %q: server %q", backend, server)
+		}
 		if !s.admin.Maint() {
 			return refuse(ErrNotInMaint, "backend %q: server %q", backend, server)
 		}
@@ -286,6 +297,7 @@ func (c *Core) DelServer(backend, server string) error {
 			return refuse(ErrHasSessions, "backend %q: server %q has %d sessions", backend, server, n)
 		}
 		s.deleted = true
+		c.detachLocked(s)
 		if s.check.stop != nil {
 			s.check.stop()
 		}

@@ -194,6 +194,9 @@ func (b *Backend) noteAvailabilityLocked(now time.Time, up bool) {
 // noServerAvailable reports that the last usable server went away, as
 // HAProxy does.
 func (b *Backend) noServerAvailable() {
+	if b.core.starting {
+		return
+	}
 	kind := "backend"
 	if b.listen {
 		kind = "proxy"

@@ -100,11 +100,11 @@ func checkLoop(ctx context.Context, s *Server) {
 			return
 		}
 
-		b.mu.Lock()
+		done := b.core.lockTracking(b)
 		s.check.running = false
 		b.checkResultLocked(s, status, info, took, time.Now())
 		next := jitter(s.intervalLocked())
-		b.mu.Unlock()
+		done(s)
 		timer.Reset(next)
 	}
 }

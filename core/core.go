@@ -72,6 +72,10 @@ type Core struct {
 
 	stopping atomic.Bool // set by SoftStop and Stop
 	stopOnce sync.Once
+	// trackMu is taken before any backend lock by whatever may change a
+	// server's state, so that the change can reach trackers in other
+	// backends (see track.go).
+	trackMu sync.Mutex
 }
 
 // proxy is one section of the configuration: a frontend, a backend, or
@@ -123,6 +127,7 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		}
 		c.proxies = append(c.proxies, p)
 	}
+	c.linkTracks()
 	for _, p := range c.proxies {
 		if !p.cfg.Kind.HasFrontend() {
 			continue

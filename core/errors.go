@@ -5,6 +5,12 @@ import (
 	"fmt"
 )
 
+// TrackError is why `add server ... track` was refused, in HAProxy's
+// words.
+type TrackError struct{ Msg string }
+
+func (e *TrackError) Error() string { return e.Msg }
+
 // NotFoundError says that a named frontend, backend, server or session
 // does not exist. Kind is "frontend", "backend", "server" or "session";
 // Backend is set for servers.
@@ -53,6 +59,14 @@ var (
 	ErrProxyDisabled = errors.New("proxy is disabled")
 	// ErrStopping: the daemon is stopping; nothing may start accepting.
 	ErrStopping = errors.New("pivotd is stopping")
+	// ErrTracking: a tracking server's health is the tracked server's and
+	// cannot be forced on its own.
+	ErrTracking = errors.New("cannot change health on a tracking server")
+	// ErrTracked: a server other servers track cannot be deleted.
+	ErrTracked = errors.New("other servers track this server")
+	// ErrBadTrack: `add server ... track` names a server that cannot be
+	// tracked; the message says why, in HAProxy's words.
+	ErrBadTrack = errors.New("cannot track")
 	// ErrBadValue: a number or address outside what the setting accepts.
 	ErrBadValue = errors.New("invalid value")
 )

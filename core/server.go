@@ -58,7 +58,34 @@ type Server struct {
 	warmupEnd  time.Time
 	check      checkState
 	deleted    bool
+	// track is the server this one follows (`track`), trackers those
+	// following it, in the order they were attached. Both change only
+	// with the core's trackMu held as well.
+	track    *Server
+	trackers []*Server
+	// via is what a tracking server mirrors of the end of its chain:
+	// check counters for the status column (its op is kept in op).
+	via     checkView
+	trackOp Op // the tracked server's operational state, mirrored
 }
+
+// checkView is the part of a check a status is worded from.
+type checkView struct {
+	health, rise, fall int
+	enabled            bool
+}
+
+// viewLocked is the check a status is worded from: a tracking server's
+// mirror, or the server's own check.
+func (s *Server) viewLocked() checkView {
+	if s.track != nil {
+		return s.via
+	}
+	return checkView{s.check.health, s.check.rise, s.check.fall, s.check.enabled}
+}
+
+// path is "backend/server", as HAProxy names a tracked server.
+func (s *Server) path() string { return s.b.name + "/" + s.name }
 
 // serverAddr is where a server's connections go. It is replaced whole,
 // never modified, so a session that loaded it keeps a consistent value.

@@ -142,11 +142,15 @@ func (s *Server) statusTextLocked() string {
 	switch {
 	case s.admin&AdminResolvMaint != 0:
 		return "MAINT (resolution)"
+	case s.admin&AdminInhMaint != 0 && s.track != nil:
+		return "MAINT (via " + s.track.path() + ")"
 	case s.admin&AdminForcedMaint != 0:
 		return "MAINT"
 	}
-	rise, fall, health := s.check.rise, s.check.fall, s.check.health
-	checked := s.check.enabled
+	// A tracking server is worded from the check at the end of its chain.
+	v := s.viewLocked()
+	rise, fall, health := v.rise, v.fall, v.health
+	checked := v.enabled
 	full := health == rise+fall-1
 	switch s.op {
 	case OpRunning, OpStarting:

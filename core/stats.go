@@ -61,6 +61,8 @@ type StatRow struct {
 	// ConnsMax is the most connections ever open at once, through
 	// `clear counters`.
 	ConnsMax int64
+	// Tracked is the server this one tracks, "backend/server", or "".
+	Tracked string
 	// Dynamic: added with `add server`.
 	Dynamic bool
 	// ForcedID: the id was given with `id`, not assigned.
@@ -242,6 +244,7 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 		ChkDown:  s.chkDown,
 		ConnsMax: s.connsMax.Load(),
 		Dynamic:  s.dynamic,
+		Tracked:  trackedPath(s),
 		ForcedID: s.initial.IDForced,
 	}
 	if s.backup {
@@ -295,4 +298,11 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	r.LastChk = c.info
 	r.CheckRise, r.CheckFall, r.CheckHealth = int64(c.rise), int64(c.fall), int64(c.health)
 	return r
+}
+
+func trackedPath(s *Server) string {
+	if s.track == nil {
+		return ""
+	}
+	return s.track.path()
 }

@@ -9,18 +9,40 @@ import (
 
 // origin says what caused a state change; it decides how the change is
 // worded in the logs, as HAProxy words it.
-type origin int
+type origin struct {
+	kind originKind
+	via  string // byTrack: the tracked server, "backend/server"
+}
+
+type originKind int
 
 const (
-	byCheck origin = iota
-	byOperator
+	originCheck originKind = iota
+	originOperator
+	originTrack
 )
+
+var (
+	byCheck    = origin{kind: originCheck}
+	byOperator = origin{kind: originOperator}
+)
+
+// byTrack is a change that follows the tracked server src.
+func byTrack(src *Server) origin { return origin{kind: originTrack, via: src.path()} }
+
+// suffix is " via b/s" for a change that follows a tracked server.
+func (o origin) suffix() string {
+	if o.kind == originTrack {
+		return " via " + o.via
+	}
+	return ""
+}
 
 // setAdminLocked gives s a new set of admin causes and applies what that
 // means: entering maintenance stops the server and pauses its checks,
 // leaving it brings the server back as HAProxy does (checks enabled: one
 // failure away from down, `UP 1/<fall>`), drain removes it from load
-// balancing. b.mu must be held.
+// balancing. Each change is logged in HAProxy's words. b.mu must be held.
 func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time) {
 	prev := s.admin
 	if prev == next {
@@ -28,50 +50,92 @@ func (b *Backend) setAdminLocked(s *Server, next Admin, o origin, now time.Time)
 	}
 	s.admin = next
 	s.lastChange = now
-	var msgs []string
+	var msg string
 	switch {
 	case !prev.Maint() && next.Maint():
+		wasDown := s.op == OpStopped
 		s.check.health = 0 // nothing vouches for it any more
 		if s.check.enabled {
 			s.check.paused = true
 		}
-		if s.op != OpStopped {
+		if !wasDown {
 			s.op = OpStopped
 			s.downSince = now
 			s.chkDown++
 		}
 		b.publishLocked(now)
-		msgs = append(msgs, fmt.Sprintf("%s is going DOWN for maintenance. %s", s.label(), b.leftLocked(s)))
+		if wasDown {
+			msg = fmt.Sprintf("%s was DOWN and now enters maintenance%s.", s.label(), o.suffix())
+		} else {
+			msg = fmt.Sprintf("%s is going DOWN for maintenance%s. %s", s.label(), o.suffix(), b.leftLocked(s))
+		}
 	case prev.Maint() && !next.Maint():
 		b.bringUpLocked(s, now)
 		b.publishLocked(now)
-		msgs = append(msgs, s.label()+" is UP/READY (leaving forced maintenance).")
-		if next.Drain() {
-			msgs = append(msgs, fmt.Sprintf("%s enters drain state. %s", s.label(), b.onlineLocked()))
+		forced := ""
+		if prev&AdminForcedMaint != 0 {
+			forced = "forced "
 		}
-	case !next.Maint() && !prev.Drain() && next.Drain():
+		msg = fmt.Sprintf("%s is %s/%s (leaving %smaintenance).", s.label(), upDown(s.op), readyDrain(next), forced)
+	case next.Maint():
 		b.publishLocked(now)
-		msgs = append(msgs, fmt.Sprintf("%s enters drain state. %s", s.label(), b.onlineLocked()))
-	case !next.Maint() && prev.Drain() && !next.Drain():
+		if prev&AdminInhMaint != 0 && next&AdminInhMaint == 0 {
+			msg = s.label() + " remains in forced maintenance."
+		}
+	case !prev.Drain() && next.Drain():
 		b.publishLocked(now)
-		msgs = append(msgs, s.label()+" is UP/READY (leaving forced drain).")
+		msg = fmt.Sprintf("%s enters drain state%s. %s", s.label(), o.suffix(), b.onlineLocked())
+	case prev.Drain() && !next.Drain():
+		b.publishLocked(now)
+		msg = fmt.Sprintf("%s is %s (leaving forced drain).", s.label(), upDown(s.op))
+	case prev&AdminForcedDrain != 0 && next&AdminForcedDrain == 0 && s.track != nil:
+		b.publishLocked(now)
+		msg = fmt.Sprintf("%s is leaving forced drain but remains in drain mode via %s.", s.label(), s.track.path())
+	case prev&AdminInhDrain != 0 && next&AdminInhDrain == 0:
+		b.publishLocked(now)
+		msg = s.label() + " remains in forced drain mode."
 	default:
 		b.publishLocked(now)
 	}
-	for _, m := range msgs {
-		b.stateLog(logging.Notice, m, o)
+	if msg != "" {
+		b.stateLog(logging.Notice, msg, o)
 	}
 }
 
-// bringUpLocked is the operational side of leaving maintenance.
+// upDown and readyDrain word a server's state as the "is UP/READY" of a
+// log line.
+func upDown(op Op) string {
+	if op == OpStopped {
+		return "DOWN"
+	}
+	return "UP"
+}
+
+func readyDrain(a Admin) string {
+	if a.Drain() {
+		return "DRAIN"
+	}
+	return "READY"
+}
+
+// bringUpLocked is the operational side of leaving maintenance: a
+// tracking server takes the state of the server it tracks (mirrored in
+// via), any other comes up (with checks, one failure away from down).
 func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 	if s.check.enabled {
 		s.check.health = s.check.rise
 		s.check.paused = false
 	}
+	if s.track != nil && s.trackOp != OpRunning && s.trackOp != OpStarting {
+		s.op = s.trackOp
+		if s.op == OpStopped {
+			return
+		}
+	} else {
+		s.op = b.upStateLocked(s, now)
+	}
 	s.downtime += now.Sub(s.downSince)
 	s.downSince = time.Time{}
-	s.op = b.upStateLocked(s, now)
 }
 
 // upStateLocked is the state a server enters when it comes up: warming
@@ -93,13 +157,18 @@ func (b *Backend) setOpLocked(s *Server, next Op, o origin, reason string, now t
 	if prev == next || s.admin.Maint() {
 		return
 	}
+	how := ", " + reason
+	if o.kind == originTrack {
+		how = o.suffix()
+	}
 	s.lastChange = now
 	if next == OpStopped {
 		s.op = OpStopped
 		s.downSince = now
 		s.chkDown++
+		s.check.health = 0
 		b.publishLocked(now)
-		b.stateLog(logging.Alert, fmt.Sprintf("%s is DOWN, %s. %s", s.label(), reason, b.leftLocked(s)), o)
+		b.stateLog(logging.Alert, fmt.Sprintf("%s is DOWN%s. %s", s.label(), how, b.leftLocked(s)), o)
 		if o == byCheck && s.initial.OnMarkedDownShutdown {
 			s.sessions.shutdown(termDown)
 		}
@@ -113,7 +182,7 @@ func (b *Backend) setOpLocked(s *Server, next Op, o origin, reason string, now t
 	case OpStopping:
 		s.op = OpStopping
 		b.publishLocked(now)
-		b.stateLog(logging.Notice, fmt.Sprintf("%s is stopping, %s. %s", s.label(), reason, b.onlineLocked()), o)
+		b.stateLog(logging.Notice, fmt.Sprintf("%s is stopping%s. %s", s.label(), how, b.onlineLocked()), o)
 		return
 	case OpStarting, OpRunning:
 		if prev == OpStopped {
@@ -123,7 +192,7 @@ func (b *Backend) setOpLocked(s *Server, next Op, o origin, reason string, now t
 		}
 	}
 	b.publishLocked(now)
-	b.stateLog(logging.Notice, fmt.Sprintf("%s is UP, %s. %s", s.label(), reason, b.onlineLocked()), o)
+	b.stateLog(logging.Notice, fmt.Sprintf("%s is UP%s. %s", s.label(), how, b.onlineLocked()), o)
 	if !s.backup && s.initial.OnMarkedUpShutdownBackup && s.uweight > 0 {
 		for _, other := range b.servers {
 			if other.backup {
@@ -158,6 +227,9 @@ func (b *Backend) onlineLocked() string {
 // stateLog sends a state change to the backend's log targets and to
 // pivotd's stderr, where HAProxy marks operator changes "CLI : ".
 func (b *Backend) stateLog(sev logging.Severity, msg string, o origin) {
+	if b.core.starting { // startup settles states silently, as HAProxy
+		return
+	}
 	b.log.Log(sev, msg)
 	if o == byOperator {
 		msg = "CLI : " + msg

@@ -61,6 +61,8 @@ func errorText(err error) string {
 		{core.ErrServerExists, "Already exists a server with the same name in backend."},
 		{core.ErrStaticBackend, "Backend must use a dynamic load balancing to support dynamic servers."},
 		{core.ErrProxyDisabled, "Proxy is disabled."},
+		{core.ErrTracking, "cannot change health on a tracking server."},
+		{core.ErrTracked, "This server cannot be removed at runtime due to other configuration elements pointing to it."},
 	} {
 		if errors.Is(err, e.err) {
 			return e.msg

@@ -137,6 +137,9 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 	}
 	// In TCP mode every session holds one server connection, and none is
 	// ever idle.
+	if r.Tracked != "" {
+		c[stTracked] = cellStr(r.Tracked)
+	}
 	c[stSrvIcur] = cellNum(0)
 	// HAProxy leaves the idle limit unset on configured servers and
 	// sets it to 0 on added ones.

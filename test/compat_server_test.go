@@ -532,3 +532,94 @@ func TestCompatClearCounters(t *testing.T) {
 		{cmd: "show stat"},
 	})
 }
+
+// TestCompatTrack follows servers that track another one (`track`),
+// directly, in a chain and from another backend, through the tracked
+// server's drain, maintenance and check failures, and the commands that
+// tracking servers refuse.
+func TestCompatTrack(t *testing.T) {
+	t.Parallel()
+	v := vars{}
+	for i := 2; i <= 4; i++ {
+		name := fmt.Sprintf("s%d", i)
+		v[name] = startBackend(t, name).Addr
+	}
+	b1 := startBackend(t, "s1")
+	v["s1"] = b1.Addr
+	p := startCompat(t, compatGlobal+`
+frontend fe_app
+    bind $FE1
+    default_backend be
+
+backend be
+    server c1 $s1 check inter 1s rise 2 fall 2
+    server t1 $s2 track be/c1
+    server t2 $s3 track t1
+    server x1 $s4
+
+backend be2
+    server t3 $s4 track be/c1
+`, v)
+	p.settle(t)
+	look := []compatStep{
+		settleStep(),
+		{cmd: "show stat"},
+		{cmd: "show servers state"},
+		trafficStep("FE1", 6),
+	}
+	steps := append([]compatStep{}, look...)
+	for _, c := range []string{
+		"set server be/c1 state drain",
+		"set server be/c1 state maint",
+		"set server be/c1 state ready",
+		"set server be/t1 state maint",
+		"set server be/c1 state maint",
+		"set server be/c1 state ready",
+		"set server be/t1 state ready",
+		"set server be/t1 state drain",
+		"set server be/c1 state drain",
+		"set server be/t1 state ready",
+		"set server be/c1 state ready",
+		"set server be/c1 health down",
+		"set server be/c1 health up",
+	} {
+		steps = append(steps, compatStep{cmd: c})
+		steps = append(steps, look...)
+	}
+	for _, c := range []string{
+		"set server be/t1 health down",
+		"set server be/t1 health up",
+		"set server be/t1 check-port 1000",
+		"enable health be/t1",
+		"disable health be/t1",
+		"set weight be/t1 50%",
+		"get weight be/t1",
+		"del server be/c1",
+		"del server be/t1",
+		"add server be/n1 " + v["s4"] + " track be/c1",
+		"add server be/n2 " + v["s4"] + " track t1",
+		"add server be/n3 " + v["s4"] + " track be/x1",
+		"add server be/n4 " + v["s4"] + " track be/n1",
+		"add server be/n5 " + v["s4"] + " track be/nosuch",
+		"add server be/n6 " + v["s4"] + " track nobe/c1",
+		"add server be/n7 " + v["s4"] + " check track be/c1",
+		"show servers state",
+		"set server be/n1 state ready",
+		"set server be/c1 state maint",
+		"show stat",
+		"del server be/n1",
+		"set server be/c1 state ready",
+	} {
+		steps = append(steps, compatStep{cmd: c})
+	}
+	// The tracked server fails its checks: every tracker goes down with
+	// it, and be2 has no server left.
+	steps = append(steps, compatStep{desc: "c1's server stops", do: func(t *testing.T, p *compatPair, d *compatDaemon) string {
+		if d == p.Hap {
+			b1.Stop()
+		}
+		return ""
+	}})
+	steps = append(steps, look...)
+	p.run(t, steps)
+}

@@ -27,6 +27,9 @@ func ParseServer(name, addr string, keywords []string) (Server, error) {
 	if problems := applyServerKeywords(&s, keywords, false); len(problems) > 0 {
 		return Server{}, errors.New(problems[0].cliText(name))
 	}
+	if s.Check && s.Track != "" {
+		return Server{}, errors.New("unable to enable checks and tracking at the same time!")
+	}
 	s.IDForced = s.ID != 0
 	if s.FastInter == 0 {
 		s.FastInter = s.Inter

@@ -222,6 +222,9 @@ func (w *formatter) server(s *Server) {
 	if s.Check {
 		words = append(words, "check")
 	}
+	if s.Track != "" {
+		words = append(words, "track", s.Track)
+	}
 	words = append(words,
 		"inter", formatTime(s.Inter),
 		"fastinter", formatTime(s.FastInter),

@@ -17,6 +17,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"time"
 )
 
@@ -248,10 +249,24 @@ type Server struct {
 	Disabled  bool
 	SlowStart time.Duration
 
+	// Track is `track [<backend>/]<server>` as written: the server takes
+	// its operational state, maintenance and drain from that one instead
+	// of checking on its own. Empty when it does not track.
+	Track string
+
 	// OnMarkedDownShutdown: `on-marked-down shutdown-sessions`.
 	OnMarkedDownShutdown bool
 	// OnMarkedUpShutdownBackup: `on-marked-up shutdown-backup-sessions`.
 	OnMarkedUpShutdownBackup bool
+}
+
+// TrackTarget splits a `track` value into backend and server names; a
+// bare server name is in backend, the tracking server's own.
+func TrackTarget(track, backend string) (string, string) {
+	if b, s, ok := strings.Cut(track, "/"); ok {
+		return b, s
+	}
+	return backend, track
 }
 
 // Defaults for server fields when neither `server` nor `default-server`

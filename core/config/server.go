@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,13 @@ var serverKeywords = map[string]serverKeyword{
 			return fmt.Errorf("%q is not an IP address", v)
 		}
 		s.CheckAddr = v
+		return nil
+	}},
+	"track": {true, false, func(s *Server, v string) error {
+		if v == "" || strings.HasSuffix(v, "/") || strings.HasPrefix(v, "/") {
+			return fmt.Errorf("%q is not [<backend>/]<server>", v)
+		}
+		s.Track = v
 		return nil
 	}},
 	"backup":   {false, true, func(s *Server, _ string) error { s.Backup = true; return nil }},
@@ -76,6 +84,10 @@ func setTime(field func(*Server) *time.Duration, positive bool) func(*Server, st
 		return err
 	}
 }
+
+// errCheckAndTrack: a tracking server takes its health from the server it
+// tracks, so a check of its own would contradict it.
+const errCheckAndTrack = "check and track cannot be used together: a tracking server takes its state from the server it tracks (remove check, or add no-check after a default-server check)"
 
 // keywordProblem is something wrong with one keyword of a server line.
 // Each caller words it for where the line came from: a configuration
@@ -174,6 +186,9 @@ func parseServer(c *lineCtx, args []string) {
 	}
 	for _, pr := range applyServerKeywords(&s, args[2:], false) {
 		report("%s", pr.configText())
+	}
+	if s.Check && s.Track != "" {
+		report("%s", errCheckAndTrack)
 	}
 	c.d.px.Servers = append(c.d.px.Servers, &s)
 }

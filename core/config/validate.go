@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // validate checks what no single line can: names and ids unique, every
 // default_backend defined, every frontend reachable and routed. Then it
 // numbers what the configuration left unnumbered. Proxies whose header
@@ -32,6 +34,7 @@ func (p *parser) validate(cfg *Config) {
 	for i, px := range cfg.Proxies {
 		if !p.proxies[i].bad {
 			p.validateRouting(p.proxies[i], px, byName)
+			p.validateTracks(p.proxies[i].where, px, byName)
 		}
 	}
 	// HAProxy numbers proxies from 2 in declaration order, skipping the
@@ -132,6 +135,57 @@ func (p *parser) validateBinds(where string, px *Proxy) {
 			}
 			px.Binds[i].ID = next
 			ids[next] = true
+		}
+	}
+}
+
+// validateTracks checks each `track`: the server exists in a backend, it
+// has a health check to follow (or follows another server itself), and
+// following the chain never comes back to where it started.
+func (p *parser) validateTracks(where string, px *Proxy, byName map[string][]*Proxy) {
+	find := func(s *Server, owner string) (*Server, string, string) {
+		bname, sname := TrackTarget(s.Track, owner)
+		for _, b := range byName[bname] {
+			if !b.Kind.HasBackend() {
+				continue
+			}
+			for _, t := range b.Servers {
+				if t.Name == sname {
+					return t, bname, ""
+				}
+			}
+			return nil, bname, fmt.Sprintf("backend %q has no server named %q", bname, sname)
+		}
+		return nil, bname, fmt.Sprintf("no backend named %q", bname)
+	}
+	for _, s := range px.Servers {
+		if s.Track == "" {
+			continue
+		}
+		report := func(format string, a ...any) {
+			p.errorAt(s.Pos, "server", "server %q in %s: track %s: %s", s.Name, where, s.Track, fmt.Sprintf(format, a...))
+		}
+		t, tb, msg := find(s, px.Name)
+		if t == nil {
+			report("%s", msg)
+			continue
+		}
+		if !t.Check && t.Track == "" {
+			report("%s/%s has no health check to follow (add check to it)", tb, t.Name)
+			continue
+		}
+		// Walk the chain; coming back to s is a loop.
+		cur, curB := t, tb
+		for steps := 0; cur.Track != "" && steps < 1000; steps++ {
+			next, nb, _ := find(cur, curB)
+			if next == nil {
+				break // reported on cur itself
+			}
+			if next == s {
+				report("the tracking chain loops back to %s/%s", curB, cur.Name)
+				break
+			}
+			cur, curB = next, nb
 		}
 	}
 }
