@@ -1,5 +1,3 @@
-//go:build compat
-
 package test
 
 // The compatibility suite: the same configuration, the same backends and
