@@ -330,3 +330,38 @@ func TestAdminDeliberateDifferences(t *testing.T) {
 		t.Errorf("after the refused commands the frontend reached %q; want s1", got)
 	}
 }
+
+// TestAdminTCPSocket: `stats socket ipv4@IP:PORT` serves the same language
+// over TCP, with its own level.
+func TestAdminTCPSocket(t *testing.T) {
+	t.Parallel()
+	tcp := freeAddr(t)
+	_, dir, _ := startAdmin(t, "stats socket ipv4@"+tcp+" level operator")
+	ask := func(cmd string) string {
+		var out string
+		waitFor(t, 5*time.Second, func() error {
+			c, err := net.DialTimeout("tcp", tcp, ioTimeout)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(ioTimeout))
+			io.WriteString(c, cmd+"\n")
+			b, err := io.ReadAll(c)
+			out = string(b)
+			return err
+		})
+		return out
+	}
+	if got := ask("show cli level"); got != "operator\n\n" {
+		t.Errorf("show cli level over TCP: %q", got)
+	}
+	if got := ask("set server be/s1 state maint"); got != "Permission denied\n\n" {
+		t.Errorf("admin command on an operator TCP socket: %q", got)
+	}
+	// What the admin socket changes, the TCP socket shows.
+	adminSend(t, filepath.Join(dir, "admin.sock"), "set server be/s1 state drain\n")
+	if got := ask("show stat"); !strings.Contains(got, "\nbe,s1,") || !strings.Contains(got, ",DRAIN,") {
+		t.Errorf("show stat over TCP after a drain:\n%s", got)
+	}
+}

@@ -77,6 +77,7 @@ func TestCompatShowStat(t *testing.T) {
 		{cmd: "show stat json"},
 		{cmd: "show stat be_app 4 1 json"},
 		{cmd: "show stat typed desc", first: true},
+		{cmd: "show schema json"},
 		{cmd: "show stat up no-maint"},
 		{cmd: "show servers state"},
 		{cmd: "show servers state be_app"},
