@@ -17,8 +17,10 @@ import (
 // over them.
 //
 // Writers (runtime changes, check results) serialize on mu and publish a
-// new immutable serverSet; a pick loads the published set without taking
-// any lock.
+// new immutable serverSet; a pick loads the published set and never
+// takes mu. roundrobin and static-rr keep a position that each pick
+// moves, under a lock of their own held for the pick alone (HAProxy's
+// lbprm lock).
 type Backend struct {
 	core   *Core
 	cfg    *config.Proxy

@@ -18,8 +18,7 @@ type serverSet struct {
 	weights []int // effective weight of servers[i]
 	// table is HAProxy's server map, for static-rr and source.
 	table []*Server
-	// cum holds cumulative weights for weighted random draws and the
-	// source hash map.
+	// cum holds cumulative weights for weighted random draws.
 	cum         []int
 	totalWeight int
 	// byID is servers sorted by id, for `first`.

@@ -37,13 +37,20 @@ listen li_static
 backend be_empty
 `
 
-func startCompatServers(t *testing.T) *compatPair {
+// addBackends starts backends s<from> … s<to>, greeting with their names,
+// and records their addresses in v.
+func addBackends(t *testing.T, v vars, from, to int) {
 	t.Helper()
-	v := vars{"dead": deadAddr(t)}
-	for i := 1; i <= 6; i++ {
+	for i := from; i <= to; i++ {
 		name := fmt.Sprintf("s%d", i)
 		v[name] = startBackend(t, name).Addr
 	}
+}
+
+func startCompatServers(t *testing.T) *compatPair {
+	t.Helper()
+	v := vars{"dead": deadAddr(t)}
+	addBackends(t, v, 1, 6)
 	p := startCompat(t, compatServersCfg, v)
 	p.settle(t)
 	return p
@@ -377,10 +384,7 @@ func compatColumns(out string, names ...string) string {
 func TestCompatAddDel(t *testing.T) {
 	t.Parallel()
 	v := vars{}
-	for i := 1; i <= 4; i++ {
-		name := fmt.Sprintf("s%d", i)
-		v[name] = startBackend(t, name).Addr
-	}
+	addBackends(t, v, 1, 4)
 	p := startCompat(t, compatGlobal+`
 frontend fe_app
     bind $FE1
@@ -539,10 +543,7 @@ func TestCompatClearCounters(t *testing.T) {
 func TestCompatTrack(t *testing.T) {
 	t.Parallel()
 	v := vars{}
-	for i := 2; i <= 4; i++ {
-		name := fmt.Sprintf("s%d", i)
-		v[name] = startBackend(t, name).Addr
-	}
+	addBackends(t, v, 2, 4)
 	b1 := startBackend(t, "s1")
 	v["s1"] = b1.Addr
 	p := startCompat(t, compatGlobal+`
