@@ -11,6 +11,7 @@ import (
 
 	"pivot/core/config"
 	"pivot/core/logging"
+	"pivot/core/probe"
 )
 
 // Backend is a pool of servers and the algorithm that spreads connections
@@ -29,6 +30,11 @@ type Backend struct {
 	listen bool // from a `listen` section: logs say "proxy", not "backend"
 	algo   algorithm
 	draws  int // random(N)
+	// probe is the health check of the servers that have `check`.
+	probe *probe.Check
+	// h1 counts the HTTP/1 traffic of HTTP health checks, which HAProxy
+	// shows in its HTTP/1 statistics module columns.
+	h1Conns, h1BytesIn, h1BytesOut atomic.Int64
 	// fullconn is `fullconn`, or HAProxy's default for it; shown as the
 	// BACKEND's slim.
 	fullconn int

@@ -2,15 +2,14 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strconv"
-	"syscall"
 	"time"
-	"unicode"
+
+	"pivot/core/config"
+	"pivot/core/probe"
 )
 
 // checkState is a server's health check: its settings, the health
@@ -29,6 +28,7 @@ type checkState struct {
 
 	status   CheckStatus
 	info     string // last_chk: free text detail of the last result
+	code     int    // layer 7 status of the last result (HTTP), 0 if none
 	duration time.Duration
 	running  bool
 	// paused is HAProxy's CHK_ST_PAUSED as show servers state reports
@@ -92,17 +92,22 @@ func checkLoop(ctx context.Context, s *Server) {
 		}
 		s.check.running = true
 		target := s.checkTargetLocked()
-		timeout := b.core.checkTimeout(b.cfg, s.check.inter)
+		timeouts := checkTimeouts(b.cfg, s.check.inter)
 		b.mu.Unlock()
 
-		status, info, took := tcpCheck(ctx, target, timeout)
+		res := b.probe.Run(ctx, target, timeouts)
 		if ctx.Err() != nil {
 			return
+		}
+		if b.cfg.Check.Kind == config.CheckHTTP && res.Connected {
+			b.h1Conns.Add(1)
+			b.h1BytesIn.Add(int64(res.Received))
+			b.h1BytesOut.Add(int64(res.Sent))
 		}
 
 		done := b.core.lockTracking(b)
 		s.check.running = false
-		b.checkResultLocked(s, status, info, took, time.Now())
+		b.checkResultLocked(s, res, time.Now())
 		next := jitter(s.intervalLocked())
 		done(s)
 		timer.Reset(next)
@@ -136,52 +141,15 @@ func (s *Server) checkTargetLocked() string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// tcpCheck connects to target and reports HAProxy's result code, the
-// detail text for last_chk, and how long it took.
-func tcpCheck(ctx context.Context, target string, timeout time.Duration) (CheckStatus, string, time.Duration) {
-	start := time.Now()
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.DialContext(ctx, "tcp", target)
-	took := time.Since(start)
-	if err == nil {
-		c.Close()
-		return CheckL4OK, "", took
-	}
-	var errno syscall.Errno
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
-		return CheckL4Tout, "", took
-	case errors.As(err, &errno):
-		return CheckL4Con, strerror(errno), took
-	}
-	return CheckSockErr, err.Error(), took
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// strerror words an errno as C's strerror does ("Connection refused"),
-// which is what HAProxy shows in last_chk.
-func strerror(e syscall.Errno) string {
-	s := e.Error()
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
-
 // checkResultLocked records a check result and moves the health counter
 // the way HAProxy does: a success climbs one step and jumps to full
 // health on reaching rise; a failure (counted only while health > 0)
 // drops one step and falls to 0 below rise. Reaching rise brings a down
 // server up; reaching 0 takes an up server down. b.mu must be held.
-func (b *Backend) checkResultLocked(s *Server, status CheckStatus, info string, took time.Duration, now time.Time) {
+func (b *Backend) checkResultLocked(s *Server, res probe.Result, now time.Time) {
 	c := &s.check
-	c.status, c.info, c.duration, c.last = status, info, took, now
+	status := CheckStatus(res.Status)
+	c.status, c.info, c.code, c.duration, c.last = status, res.Info, res.Code, res.Took, now
 	if status.Passed() {
 		if c.health < c.full() {
 			c.health++
@@ -196,7 +164,11 @@ func (b *Backend) checkResultLocked(s *Server, status CheckStatus, info string, 
 			c.health = 0
 		}
 	}
-	reason := checkReason(status, info, took)
+	info := res.Info
+	if info == "" {
+		info = res.LogInfo
+	}
+	reason := checkReason(status, c.code, info, res.Took)
 	switch {
 	case c.health >= c.rise && s.op == OpStopped:
 		b.setOpLocked(s, OpRunning, byCheck, reason, now)
@@ -207,8 +179,11 @@ func (b *Backend) checkResultLocked(s *Server, status CheckStatus, info string, 
 
 // checkReason words a check result for the UP/DOWN log line:
 // `reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms`.
-func checkReason(status CheckStatus, info string, took time.Duration) string {
+func checkReason(status CheckStatus, code int, info string, took time.Duration) string {
 	r := "reason: " + status.Desc()
+	if status >= CheckL7OK { // HAProxy's layer 5-7 results carry a code
+		r += fmt.Sprintf(", code: %d", code)
+	}
 	if info != "" {
 		r += fmt.Sprintf(", info: %q", info)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"pivot/core/config"
 	"pivot/core/logging"
+	"pivot/core/probe"
 )
 
 // Options are what pivotd passes besides the configuration.
@@ -195,6 +196,10 @@ func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error
 		algo:   newAlgorithm(px.Balance.Algo),
 		draws:  max(px.Balance.Draws, 1),
 		log:    log,
+	}
+	var err error
+	if b.probe, err = newProbe(px.Check); err != nil {
+		return nil, fmt.Errorf("backend %q: %w", px.Name, err)
 	}
 	now := time.Now()
 	b.mu.Lock()
@@ -542,12 +547,17 @@ func (c *Core) serverTimeout(px *config.Proxy) time.Duration { return px.Timeout
 // is established (HAProxy applies it to TCP sessions at once).
 func (c *Core) tunnelTimeout(px *config.Proxy) time.Duration { return px.Timeouts.Tunnel }
 
-// checkTimeout is how long a check may take: `inter`, or with `timeout
-// check` set, min(timeout connect, inter) as HAProxy does for the connect
-// phase of a check.
-func (c *Core) checkTimeout(px *config.Proxy, inter time.Duration) time.Duration {
-	if px.Timeouts.Check > 0 && px.Timeouts.Connect > 0 {
-		return min(px.Timeouts.Connect, inter)
+// checkTimeouts bound a check as HAProxy does: the whole check within
+// `inter`; with `timeout check`, connecting within min(timeout connect,
+// inter), then the exchange within `timeout check`.
+func checkTimeouts(px *config.Proxy, inter time.Duration) probe.Timeouts {
+	t := px.Timeouts
+	if t.Check <= 0 {
+		return probe.Timeouts{Connect: inter}
 	}
-	return inter
+	connect := inter
+	if t.Connect > 0 {
+		connect = min(t.Connect, inter)
+	}
+	return probe.Timeouts{Connect: connect, Read: t.Check}
 }

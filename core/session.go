@@ -292,3 +292,8 @@ func (s *session) dial(srv *Server) (*net.TCPConn, error) {
 	}
 	return conn.(*net.TCPConn), nil
 }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

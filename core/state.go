@@ -90,6 +90,9 @@ const (
 	CheckL4OK     CheckStatus = 6
 	CheckL4Tout   CheckStatus = 7
 	CheckL4Con    CheckStatus = 8
+	CheckL6OK     CheckStatus = 9
+	CheckL6Tout   CheckStatus = 10
+	CheckL6Rsp    CheckStatus = 11
 	CheckL7Tout   CheckStatus = 12
 	CheckL7Rsp    CheckStatus = 13
 	CheckL7OK     CheckStatus = 15
@@ -104,6 +107,9 @@ var checkStatusText = map[CheckStatus][2]string{
 	CheckL4OK:     {"L4OK", "Layer4 check passed"},
 	CheckL4Tout:   {"L4TOUT", "Layer4 timeout"},
 	CheckL4Con:    {"L4CON", "Layer4 connection problem"},
+	CheckL6OK:     {"L6OK", "Layer6 check passed"},
+	CheckL6Tout:   {"L6TOUT", "Layer6 timeout"},
+	CheckL6Rsp:    {"L6RSP", "Layer6 invalid response"},
 	CheckL7Tout:   {"L7TOUT", "Layer7 timeout"},
 	CheckL7Rsp:    {"L7RSP", "Layer7 invalid response"},
 	CheckL7OK:     {"L7OK", "Layer7 check passed"},
@@ -119,7 +125,7 @@ func (c CheckStatus) Desc() string { return checkStatusText[c][1] }
 
 // Passed reports whether the result counts as a success.
 func (c CheckStatus) Passed() bool {
-	return c == CheckL4OK || c == CheckL7OK || c == CheckL7OKCond
+	return c == CheckL4OK || c == CheckL6OK || c == CheckL7OK || c == CheckL7OKCond
 }
 
 // Result is HAProxy's check_result number for the state file:
@@ -128,7 +134,7 @@ func (c CheckStatus) Result() int {
 	switch c {
 	case CheckUnknown, CheckInit:
 		return 0
-	case CheckL4OK, CheckL7OK:
+	case CheckL4OK, CheckL6OK, CheckL7OK:
 		return 3
 	case CheckL7OKCond:
 		return 4

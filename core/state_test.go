@@ -3,6 +3,8 @@ package core
 import (
 	"testing"
 	"time"
+
+	"pivot/core/probe"
 )
 
 func TestStatusText(t *testing.T) {
@@ -73,7 +75,7 @@ listen app
 		t.Fatalf("fresh server: status %q; want %q", got, "UP 1/2")
 	}
 	for i, st := range steps {
-		b.checkResultLocked(s, st.status, "", 0, now)
+		b.checkResultLocked(s, probe.Result{Status: probe.Status(st.status)}, now)
 		if got := s.statusTextLocked(); got != st.want {
 			t.Fatalf("step %d (%s): status %q; want %q", i, st.status.Code(), got, st.want)
 		}
@@ -84,7 +86,7 @@ listen app
 
 	// A fresh server (health = rise) goes down on its first failure.
 	s.check.health = s.check.rise
-	b.checkResultLocked(s, CheckL4Tout, "", 0, now)
+	b.checkResultLocked(s, probe.Result{Status: probe.L4Tout}, now)
 	if got := s.statusTextLocked(); got != "DOWN" {
 		t.Errorf("fresh server after one failure: %q; want DOWN", got)
 	}

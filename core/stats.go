@@ -63,6 +63,9 @@ type StatRow struct {
 	ConnsMax int64
 	// Tracked is the server this one tracks, "backend/server", or "".
 	Tracked string
+	// H1Conns, H1BytesIn, H1BytesOut: a backend's HTTP health check
+	// traffic, for HAProxy's HTTP/1 module columns.
+	H1Conns, H1BytesIn, H1BytesOut int64
 	// Dynamic: added with `add server`.
 	Dynamic bool
 	// ForcedID: the id was given with `id`, not assigned.
@@ -78,6 +81,7 @@ type StatRow struct {
 	CheckStatus          string // with "* " while a check runs
 	CheckDesc            string
 	CheckDuration        int64 // ms
+	CheckCode            int64 // layer 7 status (HTTP) of the last check
 	LastChk              string
 	CheckRise, CheckFall int64
 	CheckHealth          int64
@@ -218,6 +222,7 @@ func (b *Backend) statRows(now time.Time) []StatRow {
 	}
 	be.LastChg = int64(now.Sub(b.lastChange) / time.Second)
 	be.ChkDown = b.chkDown
+	be.H1Conns, be.H1BytesIn, be.H1BytesOut = b.h1Conns.Load(), b.h1BytesIn.Load(), b.h1BytesOut.Load()
 	be.Downtime = int64(b.downtimeLocked(now) / time.Second)
 	return append(rows, be)
 }
@@ -294,6 +299,7 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 		r.CheckStatus = "* " + r.CheckStatus
 	}
 	r.CheckDesc = c.status.Desc()
+	r.CheckCode = int64(c.code)
 	r.CheckDuration = c.duration.Milliseconds()
 	r.LastChk = c.info
 	r.CheckRise, r.CheckFall, r.CheckHealth = int64(c.rise), int64(c.fall), int64(c.health)

@@ -64,7 +64,7 @@ func writeServersState(w io.Writer, rows []core.StatRow, backend string) error {
 		fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d %d %d %s %d %s %d %d %s %s %d\n",
 			r.ProxyID, r.Proxy, r.ID, r.Name, orDash(r.IP),
 			r.OpState, r.AdminBits, r.UWeight, r.IWeight, r.LastChg,
-			r.CheckNum, r.CheckNum.Result(), r.CheckHealth, r.CheckState, 0, // agent state
+			r.CheckNum, checkResult(r), r.CheckHealth, r.CheckState, 0, // agent state
 			0, b2i(r.ForcedID), // bk_f_forced_id, srv_f_forced_id
 			orDash(r.FQDN), r.Port, "-", 0, // srvrecord, srv_use_ssl
 			r.CheckPort, orDash(r.CheckAddr), "-", 0) // agent addr and port
@@ -116,4 +116,13 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// checkResult is the state file's check result: unknown (0) while a check
+// runs, as HAProxy resets it when one starts.
+func checkResult(r core.StatRow) int {
+	if r.CheckState&0x1 != 0 {
+		return 0
+	}
+	return r.CheckNum.Result()
 }

@@ -317,7 +317,7 @@ func writeStatCSV(w io.Writer, objs []statObject) {
 			b.WriteByte(',')
 		}
 		b.WriteString("-,")
-		writeModuleCSV(&b, o.row.Type)
+		writeModuleCSV(&b, o.row)
 		b.WriteByte('\n')
 		if b.Len() > 32<<10 { // stream big dumps
 			io.WriteString(w, b.String())

@@ -121,9 +121,9 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 	c[stDowntime] = cellNumIf(r.HasCheck, r.Downtime)
 	if r.CheckShown { // enabled and not paused by maintenance
 		c[stCheckStatus] = cellStr(r.CheckStatus)
-		// HAProxy has a layer 7 code only from L7OK on (TCP checks stop
-		// at layer 4); pivot's layer 7 checks report none, hence 0.
-		c[stCheckCode] = cellNumIf(r.CheckNum >= core.CheckL7OK, 0)
+		// HAProxy has a layer 5-7 code only from L7OK on: the HTTP
+		// status, 0 for protocols without one.
+		c[stCheckCode] = cellNumIf(r.CheckNum >= core.CheckL7OK, r.CheckCode)
 		// A check still initializing has no duration yet.
 		c[stCheckDuration] = cellNumIf(r.CheckNum > core.CheckInit, r.CheckDuration)
 		c[stLastChk] = cellStr(r.LastChk)

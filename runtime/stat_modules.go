@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"strconv"
 	"strings"
 
 	"pivot/core"
@@ -8,8 +9,9 @@ import (
 
 // moduleFields are the columns HAProxy 2.6 prints after "-": those of
 // its SSL, HTTP/2 and HTTP/1 stats modules, as Debian's build registers
-// them. pivot relays TCP only, so their values are always 0 — which is
-// exactly what HAProxy prints for a TCP proxy — and printing them keeps
+// them. pivot relays TCP only, so their values are 0 — which is exactly
+// what HAProxy prints for a TCP proxy, HTTP health checks aside — and
+// printing them keeps
 // `show stat` byte-identical to HAProxy's for tools that compare or index
 // the whole line. In typed and JSON output their position is one less
 // than their CSV index, since "-" is not a field there.
@@ -17,7 +19,7 @@ var moduleFields = func() []typedField {
 	var list []typedField
 	add := func(tags string, names ...string) {
 		for _, n := range names {
-			list = append(list, typedField{name: n, tags: tags, typ: "u64", desc: "always 0: pivot has no SSL, HTTP/2 or HTTP/1 traffic"})
+			list = append(list, typedField{name: n, tags: tags, typ: "u64", desc: "pivot relays TCP: 0, but for the HTTP/1 traffic of HTTP health checks"})
 		}
 	}
 	add("MCP", "ssl_sess", "ssl_reused_sess", "ssl_failed_handshake",
@@ -30,6 +32,20 @@ var moduleFields = func() []typedField {
 		"h1_spliced_bytes_in", "h1_spliced_bytes_out")
 	return list
 }()
+
+// moduleValue is module column i of row r: the HTTP/1 columns count a
+// backend's HTTP health checks, as HAProxy counts them; the rest is 0.
+func moduleValue(i int, r core.StatRow) int64 {
+	switch moduleFields[i].name {
+	case "h1_total_connections", "h1_total_streams":
+		return r.H1Conns
+	case "h1_bytes_in":
+		return r.H1BytesIn
+	case "h1_bytes_out":
+		return r.H1BytesOut
+	}
+	return 0
+}
 
 // moduleApplies reports whether module column i has a value on a row of
 // type t: the SSL module's three on every row, the HTTP ones on frontends
@@ -48,10 +64,10 @@ var moduleHeader = func() string {
 }()
 
 // writeModuleCSV writes a row's cells after "-,".
-func writeModuleCSV(b *strings.Builder, t core.RowType) {
+func writeModuleCSV(b *strings.Builder, r core.StatRow) {
 	for i := range moduleFields {
-		if moduleApplies(i, t) {
-			b.WriteByte('0')
+		if moduleApplies(i, r.Type) {
+			b.WriteString(strconv.FormatInt(moduleValue(i, r), 10))
 		}
 		b.WriteByte(',')
 	}

@@ -156,6 +156,7 @@ func (w *formatter) proxy(px *Proxy) {
 		if px.AllBackups {
 			w.line("option", "allbackups")
 		}
+		w.check(px.Check)
 	}
 	t := px.Timeouts
 	w.timeout("connect", t.Connect)
@@ -313,4 +314,63 @@ func quote(s string) string {
 func plainByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		strings.IndexByte("-_.:/@[]*,+=%()~!^&|<>?;{}", c) >= 0
+}
+
+// check writes a backend's health check options and rules.
+func (w *formatter) check(c CheckSpec) {
+	if e := c.HTTPExpect; e != nil {
+		w.line("http-check", "expect", negated(e.Not)+e.Match, e.Pattern)
+	}
+	for _, r := range c.Rules {
+		switch r.Action {
+		case "connect":
+			if r.Port != 0 {
+				w.line("tcp-check", "connect", "port", strconv.Itoa(r.Port))
+			} else {
+				w.line("tcp-check", "connect")
+			}
+		case "send", "send-binary":
+			w.line("tcp-check", r.Action, r.Data)
+		case "expect":
+			w.line("tcp-check", "expect", negated(r.Not)+r.Match, r.Pattern)
+		case "comment":
+			w.line("tcp-check", "comment", r.Comment)
+		}
+	}
+	switch c.Kind {
+	case CheckTCP:
+		w.line("option", "tcp-check")
+	case CheckPgSQL:
+		w.line("option", "pgsql-check", "user", c.User)
+	case CheckMySQL:
+		switch {
+		case c.User == "":
+			w.line("option", "mysql-check")
+		case c.MySQLPre41:
+			w.line("option", "mysql-check", "user", c.User, "pre-41")
+		default:
+			w.line("option", "mysql-check", "user", c.User)
+		}
+	case CheckRedis:
+		w.line("option", "redis-check")
+	case CheckHTTP:
+		words := []string{"option", "httpchk"}
+		if c.HTTPMethod != "" {
+			words = append(words, c.HTTPMethod)
+		}
+		if c.HTTPURI != "" {
+			words = append(words, c.HTTPURI)
+		}
+		if c.HTTPVersion != "" {
+			words = append(words, c.HTTPVersion)
+		}
+		w.line(words...)
+	}
+}
+
+func negated(not bool) string {
+	if not {
+		return "!"
+	}
+	return ""
 }

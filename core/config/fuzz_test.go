@@ -30,6 +30,11 @@ var fuzzSeeds = []string{
 	"backend b\n    default-server inter 3s fastinter 1s weight 0 slowstart 0\n    server s 1.2.3.4 id 3\n    server t 1.2.3.4\n",
 	"backend b\n    server s 1.2.3.4 port 1 addr ::1 maxconn 0 maxqueue 9 backup disabled enabled on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions\n",
 	"backend b\n    timeout connect 999us\n    timeout server 2147483647\n    timeout queue 24d\n",
+	"backend b\n    option tcp-check\n    tcp-check comment greet\n    tcp-check connect port 6379\n    tcp-check send PING\\r\\n\n    tcp-check send-binary 0a0B\n    tcp-check expect !rstring ^-ERR\n",
+	"backend b\n    option httpchk GET /primary HTTP/1.1\n    http-check expect status 200-299\n",
+	"backend b\n    option mysql-check user u pre-41\n",
+	"backend b\n    option pgsql-check user postgres\n",
+	"backend b\n    option redis-check\n",
 }
 
 func FuzzConfig(f *testing.F) {
@@ -79,6 +84,7 @@ func withoutPos(c *Config) Config {
 		p.Pos = Pos{}
 		p.Binds = clearPos(px.Binds, func(b *Bind) { b.Pos = Pos{} })
 		p.Logs = clearPos(px.Logs, func(l *LogTarget) { l.Pos = Pos{} })
+		p.Check.Rules = clearPos(px.Check.Rules, func(r *TCPCheckRule) { r.Pos = Pos{} })
 		p.Servers = nil
 		for _, s := range px.Servers {
 			s := *s

@@ -164,6 +164,9 @@ type Proxy struct {
 	// column; empty when unset.
 	Description string
 
+	// Check is how servers with `check` are checked (backend side).
+	Check CheckSpec
+
 	// Frontend part.
 	Binds          []Bind
 	DefaultBackend string

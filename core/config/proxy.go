@@ -16,7 +16,7 @@ type proxyKeyword struct {
 
 // compoundKeywords take their second word as part of the keyword
 // ("timeout connect"), so an unknown one is named with both words.
-var compoundKeywords = map[string]bool{"timeout": true, "option": true, "rate-limit": true, "stats": true}
+var compoundKeywords = map[string]bool{"timeout": true, "option": true, "rate-limit": true, "stats": true, "tcp-check": true, "http-check": true}
 
 // proxyKeywords is the grammar of proxy sections. Its `where` column
 // follows HAProxy's keyword matrix, with one change: default_backend is
@@ -46,6 +46,17 @@ var proxyKeywords = map[string]proxyKeyword{
 	"option splice-auto":     {inAll, "option splice-auto", true, parseSplice},
 	"option splice-request":  {inAll, "option splice-request", true, parseSplice},
 	"option splice-response": {inAll, "option splice-response", true, parseSplice},
+	"option tcp-check":       {inBackish, "option tcp-check", false, parseCheckOption(CheckTCP)},
+	"option pgsql-check":     {inBackish, "option pgsql-check user USER", false, parseCheckOption(CheckPgSQL)},
+	"option mysql-check":     {inBackish, "option mysql-check [user USER [post-41|pre-41]]", false, parseCheckOption(CheckMySQL)},
+	"option redis-check":     {inBackish, "option redis-check", false, parseCheckOption(CheckRedis)},
+	"option httpchk":         {inBackish, "option httpchk [[METHOD] URI [VERSION]]", false, parseCheckOption(CheckHTTP)},
+	"tcp-check connect":      {inBackish, "tcp-check connect [port N]", false, parseTCPCheck},
+	"tcp-check send":         {inBackish, "tcp-check send STRING", false, parseTCPCheck},
+	"tcp-check send-binary":  {inBackish, "tcp-check send-binary HEX", false, parseTCPCheck},
+	"tcp-check expect":       {inBackish, "tcp-check expect [!]string|rstring|binary|rbinary PATTERN", false, parseTCPCheck},
+	"tcp-check comment":      {inBackish, "tcp-check comment TEXT", false, parseTCPCheck},
+	"http-check expect":      {inBackish, "http-check expect [!]status|rstatus|string|rstring PATTERN", false, parseHTTPCheckExpect},
 	"log":                    {inAll, "log global | log ADDR [len N] [format FORMAT] FACILITY [LEVEL [MINLEVEL]]", true, parseProxyLog},
 	"default-server":         {inBackish, "default-server [SERVER-KEYWORDS...]", false, parseDefaultServer},
 	"server":                 {inListen | inBackend, "server NAME ADDR[:PORT] [SERVER-KEYWORDS...]", false, parseServer},

@@ -30,6 +30,9 @@ func (p *parser) validate(cfg *Config) {
 		}
 		p.validateServers(where, px)
 		p.validateBinds(where, px)
+		if px.Kind.HasBackend() && len(px.Check.Rules) > 0 && px.Check.Kind != CheckTCP {
+			p.errorAt(px.Check.Rules[0].Pos, "tcp-check", "%s: tcp-check rules without option tcp-check would never run (add option tcp-check)", where)
+		}
 	}
 	for i, px := range cfg.Proxies {
 		if !p.proxies[i].bad {
