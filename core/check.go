@@ -91,6 +91,7 @@ func checkLoop(ctx context.Context, s *Server) {
 			continue
 		}
 		s.check.running = true
+		s.check.info, s.check.code = "", 0 // as HAProxy, while it runs
 		target := s.checkTargetLocked()
 		timeouts := checkTimeouts(b.cfg, s.check.inter)
 		b.mu.Unlock()

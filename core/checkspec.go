@@ -26,7 +26,7 @@ func newProbe(spec config.CheckSpec) (*probe.Check, error) {
 	case config.CheckTCP:
 		return tcpCheckRules(spec.Rules)
 	}
-	return &probe.Check{}, nil
+	return &probe.Check{Builtin: true}, nil // connect only
 }
 
 // tcpCheckRules is `option tcp-check` with its rules.

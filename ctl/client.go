@@ -62,7 +62,15 @@ func (c *Client) dial() (net.Conn, error) {
 // closes, so answers without the final empty line are complete too. A
 // transport failure is an *UnreachableError; Run does not judge the answer,
 // see ClassifyReply.
-func (c *Client) Run(cmd string) (string, error) {
+func (c *Client) Run(cmd string) (string, error) { return c.run(cmd, c.timeout) }
+
+// RunWithin is Run for a command the daemon may take up to d to answer
+// (`wait`): the exchange may last d plus the client's usual timeout.
+func (c *Client) RunWithin(cmd string, d time.Duration) (string, error) {
+	return c.run(cmd, d+c.timeout)
+}
+
+func (c *Client) run(cmd string, timeout time.Duration) (string, error) {
 	if strings.ContainsAny(cmd, "\r\n") {
 		return "", Usagef("command %q: a command is one line", cmd)
 	}
@@ -71,7 +79,7 @@ func (c *Client) Run(cmd string) (string, error) {
 		return "", err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(c.timeout))
+	conn.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
 		return "", &UnreachableError{Addr: c.Name, Op: "write", Err: err}
 	}

@@ -3,6 +3,7 @@ package ctl
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Exit codes of pivotctl, one per kind of failure. ExitCode maps an error to
@@ -12,7 +13,20 @@ const (
 	ExitRefused     = 1 // a daemon refused a command, or has no such object
 	ExitUsage       = 2 // pivotctl was called wrongly; nothing was sent
 	ExitUnreachable = 3 // a socket could not be reached or stopped answering
+	ExitBusy        = 4 // a wait ended with sessions still open (drain --wait)
 )
+
+// BusyError reports that a server still had sessions (or queued
+// connections) when a wait for it to empty reached its deadline.
+type BusyError struct {
+	Server           ServerRef
+	Sessions, Queued int64
+	After            time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%s: %d sessions still open and %d queued after %s", e.Server, e.Sessions, e.Queued, e.After)
+}
 
 // RefusedError reports a daemon's refusal of a command: an error message
 // where success is silent, or a known error string (see ClassifyReply).
@@ -85,10 +99,13 @@ func ExitCode(err error) int {
 		missing *NotFoundError
 		usage   *UsageError
 		unreach *UnreachableError
+		busy    *BusyError
 	)
 	switch {
 	case errors.As(err, &unreach):
 		return ExitUnreachable
+	case errors.As(err, &busy):
+		return ExitBusy
 	case errors.As(err, &refused), errors.As(err, &missing):
 		return ExitRefused
 	case errors.As(err, &usage):

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pivot/core"
 )
 
 // showEnv is `show env [<name>]`.
@@ -81,9 +83,12 @@ func (c *adminConn) wait(w io.Writer, args []string) {
 	deadline := time.Now().Add(delay)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var sessions, queued int64
 	for {
 		if cond != "" {
-			sessions, queued, admin, err := c.srv.core.ServerUsage(be, srv)
+			var admin core.Admin
+			var err error
+			sessions, queued, admin, err = c.srv.core.ServerUsage(be, srv)
 			switch {
 			case err != nil:
 				reply(w, errorText(err))
@@ -97,9 +102,12 @@ func (c *adminConn) wait(w io.Writer, args []string) {
 			}
 		}
 		if !time.Now().Before(deadline) {
-			if cond == "" {
+			switch cond {
+			case "":
 				reply(w, "Done.")
-			} else {
+			case "srv-unused": // pivot's condition says what is left
+				reply(w, fmt.Sprintf("Wait delay expired (%d sessions, %d queued).", sessions, queued))
+			default:
 				reply(w, "Wait delay expired.")
 			}
 			return

@@ -125,6 +125,12 @@ func parseTCPCheck(c *lineCtx, args []string) {
 	r := TCPCheckRule{Pos: c.pos, Action: strings.TrimPrefix(c.kw, "tcp-check ")}
 	switch r.Action {
 	case "connect":
+		for _, prev := range c.d.px.Check.Rules {
+			if prev.Action != "comment" && prev.Action != "connect" {
+				c.errorf("the first step must be a connect (comments aside) when the rules have one: move this connect before the %s at line %d", prev.Action, prev.Pos.Line)
+				return
+			}
+		}
 		for i := 0; i < len(args); i++ {
 			switch args[i] {
 			case "port":

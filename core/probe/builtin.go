@@ -30,7 +30,7 @@ func PgSQL(user string) *Check {
 func Redis() *Check {
 	return &Check{Builtin: true, Steps: []Step{
 		{Action: Connect},
-		{Action: Send, Data: []byte("PING\r\n")},
+		{Action: Send, Data: []byte("*1\r\n$4\r\nPING\r\n")},
 		{Action: Expect, Match: mustCompile(&Match{Kind: "string", Pattern: "+PONG",
 			Err: L7Sts, OnSuccess: "Redis server is ok", OnError: func(got []byte) string { return cutCRLF(string(got)) }})},
 	}}

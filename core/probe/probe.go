@@ -186,8 +186,9 @@ type Check struct {
 	// Steps run in order; without a leading Connect, the check connects
 	// first. No steps at all is a plain connect (L4OK).
 	Steps []Step
-	// Builtin marks the checks of `option pgsql-check` and the like:
-	// their timeouts are reported without a detail, as HAProxy does.
+	// Builtin marks a plain connect and the checks of `option
+	// pgsql-check` and the like; the others are `option tcp-check` rule
+	// sets, whose failures say at which step they happened.
 	Builtin bool
 }
 
@@ -255,7 +256,18 @@ func (c *Check) run(ctx context.Context, target string, to Timeouts, io *ioCount
 			conn, err = d.DialContext(dctx, "tcp", addr)
 			cancel()
 			if err != nil {
-				return connectError(err)
+				r := connectError(err)
+				if !c.Builtin && r.Status == L4Con {
+					// A tcp-check says at which step it failed.
+					if implicit == 1 && i == 0 {
+						r.Info += " at initial connection step of tcp-check"
+					} else if st.Port != 0 {
+						r.Info += fmt.Sprintf(" at step %d of tcp-check (connect port %d)", step, st.Port)
+					} else {
+						r.Info += fmt.Sprintf(" at step %d of tcp-check (connect)", step)
+					}
+				}
+				return r
 			}
 			io.connected = true
 			if to.Read > 0 {
@@ -354,7 +366,7 @@ func (m *Match) failText(got []byte, step int, comment string) string {
 		s = fmt.Sprintf("TCPCHK %s content (regex) at step %d", verb, step)
 	}
 	if comment != "" {
-		s += fmt.Sprintf(" comment: '%s'", comment)
+		s += " comment: " + comment
 	}
 	return s
 }
