@@ -51,6 +51,19 @@ func commands() []*cli.Command {
 				},
 			},
 		},
+		drainCommand(),
+		{
+			Name:      "ready",
+			Usage:     "put a server back in service (clears drain and maint)",
+			ArgsUsage: "BACKEND/SERVER",
+			Action:    onServer("set server ", " state ready"),
+		},
+		{
+			Name:      "maint",
+			Usage:     "take a server out of service: no traffic at all, health checks paused",
+			ArgsUsage: "BACKEND/SERVER",
+			Action:    onServer("set server ", " state maint"),
+		},
 		{
 			Name:      "sessions",
 			Usage:     "list the sessions attached to a server",

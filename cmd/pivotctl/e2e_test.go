@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -466,4 +467,70 @@ func TestSeveralDaemons(t *testing.T) {
 	if got := serverStatus(t, h1.admin, "be_app/s2"); got != "no check" {
 		t.Errorf("reachable daemon not changed: %q", got)
 	}
+}
+
+// TestDrainAndWait: drain --wait returns once the last session ended (the
+// daemon waits), exits 4 with what is left at the deadline, cuts what is
+// left with --kill-after, and --then maint follows; ready returns the
+// server. pivotd only: HAProxy 2.6 has no `wait`.
+func TestDrainAndWait(t *testing.T) {
+	t.Parallel()
+	h := startDaemon(t, "pivotd")
+	hold := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", h.feOne)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if greet, err := bufio.NewReader(c).ReadString('\n'); err != nil || greet != "only\n" {
+			t.Fatalf("greeting %q, %v", greet, err)
+		}
+		return c
+	}
+
+	// A session still open at the deadline: exit 4, the count on stderr.
+	c := hold()
+	expect(t, 4, "", "be_one/only: 1 sessions still open and 0 queued after", "-s", h.admin, "drain", "--wait", "--timeout", "300ms", "be_one/only")
+	if got := serverStatus(t, h.admin, "be_one/only"); got != "DRAIN" {
+		t.Errorf("after drain: status %q", got)
+	}
+	// The session was not cut: it still echoes.
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, "ping\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "ping\n" {
+		t.Fatalf("drained session: %q, %v", line, err)
+	}
+
+	// The session ends while drain waits: it returns then, with maint.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		c.Close()
+	}()
+	start := time.Now()
+	expect(t, 0, "be_one/only: drained in", "", "-s", h.admin, "drain", "--wait", "--timeout", "10s", "--then", "maint", "be_one/only")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("drain --wait took %s after the last session ended at 300ms", took)
+	}
+	if got := serverStatus(t, h.admin, "be_one/only"); got != "MAINT" {
+		t.Errorf("after --then maint: status %q", got)
+	}
+	expect(t, 0, "", "", "-s", h.admin, "ready", "be_one/only")
+	if got := serverStatus(t, h.admin, "be_one/only"); got != "no check" {
+		t.Errorf("after ready: status %q", got)
+	}
+
+	// --kill-after cuts what is left, then the wait succeeds.
+	c = hold()
+	defer c.Close()
+	expect(t, 0, "(1 sessions cut after 200ms)", "", "-s", h.admin, "drain", "--wait", "--kill-after", "200ms", "--timeout", "10s", "be_one/only")
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the session survived --kill-after")
+	}
+
+	expect(t, 2, "", "--then and --kill-after need --wait", "-s", h.admin, "drain", "--then", "maint", "be_one/only")
+	expect(t, 2, "", `only maint is possible`, "-s", h.admin, "drain", "--wait", "--then", "ready", "be_one/only")
+	expect(t, 1, "", `no server named "nope"`, "-s", h.admin, "drain", "--wait", "be_one/nope")
 }

@@ -90,5 +90,9 @@ func groupAction(c *cli.Context) error {
 	return ctl.Usagef("missing command")
 }
 
-// timeout returns the --timeout flag.
-func timeout(c *cli.Context) time.Duration { return c.Duration("timeout") }
+// timeout returns the global --timeout flag (a command may have a
+// --timeout of its own, as drain does).
+func timeout(c *cli.Context) time.Duration {
+	l := c.Lineage()
+	return l[len(l)-1].Duration("timeout")
+}
