@@ -166,16 +166,17 @@ backend demo_be
 	if err := ctl("exec", "show sess"); err != nil {
 		return err
 	}
-	fmt.Println("  the client on db1 finishes its work and disconnects")
-	held.Close()
-	if err := ctl("exec", "wait 5s srv-unused demo_be/db1"); err != nil {
-		return err
-	}
-	if err := ctl("server", "maint", "demo_be/db1"); err != nil {
+	fmt.Println("  the client on db1 finishes its work and disconnects in a moment;")
+	fmt.Println("  pivotctl drain --wait returns when it has, then puts db1 in maintenance")
+	go func() {
+		time.Sleep(time.Second)
+		held.Close()
+	}()
+	if err := ctl("drain", "--wait", "--timeout", "10s", "--then", "maint", "demo_be/db1"); err != nil {
 		return err
 	}
 	fmt.Println("  ... db1 is upgraded here ...")
-	if err := ctl("server", "ready", "demo_be/db1"); err != nil {
+	if err := ctl("ready", "demo_be/db1"); err != nil {
 		return err
 	}
 	if err := traffic(front, 8); err != nil {
