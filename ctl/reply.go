@@ -77,6 +77,11 @@ func ClassifyReply(cmd, reply string) error {
 	return refused(cmd, msg)
 }
 
+// Refusal is the daemon's answer to cmd as a *RefusedError, with
+// pivotctl's explanation when it has one: for commands whose success is
+// a report, once the caller has seen that the answer is not one.
+func Refusal(cmd, reply string) error { return refused(cmd, trimReply(reply)) }
+
 func refused(cmd, msg string) *RefusedError {
 	return &RefusedError{Cmd: cmd, Message: msg, Context: explain(cmd, msg)}
 }
@@ -227,6 +232,8 @@ func serverRefIn(words []string) (be, srv string, ok bool) {
 		len(words) >= 3 && (words[0] == "enable" || words[0] == "disable") && (words[1] == "server" || words[1] == "health" || words[1] == "agent"),
 		len(words) >= 3 && (words[0] == "get" || words[0] == "set") && words[1] == "weight":
 		i = 2
+	case len(words) >= 2 && words[0] == "failover":
+		i = 1
 	case len(words) >= 4 && words[0] == "shutdown" && words[1] == "sessions" && words[2] == "server",
 		len(words) >= 4 && words[0] == "set" && words[1] == "maxconn" && words[2] == "server":
 		i = 3

@@ -376,3 +376,41 @@ func (c *adminConn) shutdownServerSessions(w io.Writer, args []string) {
 	_, err := c.srv.core.ShutdownServerSessions(be, srv)
 	c.apply(w, err)
 }
+
+// failover is `failover <b>/<s> [keep-sessions]`, pivot's: the server
+// becomes the only one of its backend taking new connections, the others
+// enter maintenance and (unless keep-sessions) lose their sessions, all
+// in one step. It reports each server it changed.
+func (c *adminConn) failover(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 1))
+	if !ok {
+		return
+	}
+	keep := false
+	switch arg(args, 2) {
+	case "":
+	case "keep-sessions":
+		keep = true
+	default:
+		reply(w, "Usage: failover <backend>/<server> [keep-sessions]")
+		return
+	}
+	changes, err := c.srv.core.Failover(be, srv, keep)
+	if err != nil {
+		reply(w, errorText(err))
+		return
+	}
+	if len(changes) == 0 {
+		reply(w, fmt.Sprintf("Nothing to change: %s/%s already takes every new connection.", be, srv))
+		return
+	}
+	var b strings.Builder
+	for _, ch := range changes {
+		fmt.Fprintf(&b, "%s/%s: %s -> %s", be, ch.Server, ch.From, ch.To)
+		if ch.Cut > 0 {
+			fmt.Fprintf(&b, ", %d sessions cut", ch.Cut)
+		}
+		b.WriteString("\n")
+	}
+	io.WriteString(w, b.String())
+}

@@ -52,6 +52,7 @@ func commands() []*cli.Command {
 			},
 		},
 		drainCommand(),
+		failoverCommand(),
 		{
 			Name:      "ready",
 			Usage:     "put a server back in service (clears drain and maint)",

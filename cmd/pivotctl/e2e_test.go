@@ -534,3 +534,69 @@ func TestDrainAndWait(t *testing.T) {
 	expect(t, 2, "", `only maint is possible`, "-s", h.admin, "drain", "--wait", "--then", "ready", "be_one/only")
 	expect(t, 1, "", `no server named "nope"`, "-s", h.admin, "drain", "--wait", "be_one/nope")
 }
+
+// TestFailover: one command sends every new connection of a backend to
+// the chosen server and reports what changed; the old server's sessions
+// are cut unless --keep-sessions. pivotd only (a pivot command).
+func TestFailover(t *testing.T) {
+	t.Parallel()
+	h := startDaemon(t, "pivotd")
+	c, err := net.Dial("tcp", h.fe) // roundrobin: the first connection reaches s1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	if greet, err := rd.ReadString('\n'); err != nil || greet != "s1\n" {
+		t.Fatalf("greeting %q, %v", greet, err)
+	}
+	// s1's status before is UP, or UP 1/3 until its first check.
+	r := expect(t, 0, "-> MAINT, 1 sessions cut", "", "-s", h.admin, "failover", "--to", "s2", "be_app")
+	if !strings.HasPrefix(r.stdout, "be_app/s1: UP") || !strings.Contains(r.stdout, "be_app/s3: no check -> MAINT") {
+		t.Errorf("the report:\n%s", r.stdout)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := rd.ReadString('\n'); err == nil {
+		t.Error("the session on the old server survived the failover")
+	}
+	for range 4 {
+		conn, err := net.Dial("tcp", h.fe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		greet, _ := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		if greet != "s2\n" {
+			t.Fatalf("after the failover a connection reached %q", greet)
+		}
+	}
+	for ref, want := range map[string]string{"be_app/s1": "MAINT", "be_app/s2": "no check", "be_app/s3": "MAINT"} {
+		if got := serverStatus(t, h.admin, ref); got != want {
+			t.Errorf("%s: status %q; want %q", ref, got, want)
+		}
+	}
+	expect(t, 0, "Nothing to change", "", "-s", h.admin, "failover", "--to", "s2", "be_app")
+
+	// Back to s1, keeping the sessions of s2.
+	c2, err := net.Dial("tcp", h.fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	rd2 := bufio.NewReader(c2)
+	if greet, _ := rd2.ReadString('\n'); greet != "s2\n" {
+		t.Fatalf("greeting %q", greet)
+	}
+	r = expect(t, 0, "be_app/s1: MAINT -> ", "", "-s", h.admin, "failover", "--keep-sessions", "--to", "s1", "be_app")
+	if strings.Contains(r.stdout, "cut") {
+		t.Errorf("--keep-sessions cut sessions:\n%s", r.stdout)
+	}
+	c2.SetDeadline(time.Now().Add(2 * time.Second))
+	io.WriteString(c2, "still here\n")
+	if line, err := rd2.ReadString('\n'); err != nil || line != "still here\n" {
+		t.Errorf("kept session: %q, %v", line, err)
+	}
+
+	expect(t, 1, "", `backend "be_app": no server named "nope"`, "-s", h.admin, "failover", "--to", "nope", "be_app")
+	expect(t, 2, "", "", "-s", h.admin, "failover", "be_app")
+}

@@ -1,0 +1,82 @@
+package core
+
+import (
+	"fmt"
+	"time"
+)
+
+// FailoverChange is what a failover did to one server.
+type FailoverChange struct {
+	Server string // its name
+	From   string // its status before, as show stat words it
+	To     string // its status after
+	Cut    int    // sessions cut
+}
+
+// ErrTargetDown: a failover to a server that is not up would leave the
+// backend without a server.
+var ErrTargetDown = fmt.Errorf("the target server is not up")
+
+// Failover makes one server of a backend the only one taking new
+// connections, in one step: the target leaves maintenance and drain, then
+// every other server enters maintenance, and (unless keepSessions) their
+// sessions are cut. It happens under the backend's lock, in that order,
+// so that at every instant some server can take a new connection, and
+// once Failover returns no new connection reaches another server. A
+// target that its health checks found down is refused: the backend would
+// be left with nothing.
+func (c *Core) Failover(backend, server string, keepSessions bool) ([]FailoverChange, error) {
+	b, err := c.Backend(backend)
+	if err != nil {
+		return nil, err
+	}
+	done := c.lockTracking(b)
+	target := b.serverLocked(server)
+	if target == nil {
+		done(nil)
+		return nil, &NotFoundError{Kind: "server", Backend: backend, Name: server}
+	}
+	// A server in maintenance comes up when it leaves it (as `state
+	// ready` brings it); one that its checks found down does not.
+	if !target.admin.Maint() && !target.op.Up() {
+		done(nil)
+		return nil, refuse(ErrTargetDown, "backend %q: server %q is %s", backend, server, target.statusTextLocked())
+	}
+	now := time.Now()
+	var changes []FailoverChange
+	var others []*Server
+	before := target.statusTextLocked()
+	b.setAdminLocked(target, target.admin&^(AdminForcedMaint|AdminForcedDrain), byOperator, now)
+	if after := target.statusTextLocked(); after != before {
+		changes = append(changes, FailoverChange{Server: target.name, From: before, To: after})
+	}
+	for _, s := range b.servers {
+		if s == target {
+			continue
+		}
+		before := s.statusTextLocked()
+		b.setAdminLocked(s, s.admin&^AdminForcedDrain|AdminForcedMaint, byOperator, now)
+		if after := s.statusTextLocked(); after != before {
+			changes = append(changes, FailoverChange{Server: s.name, From: before, To: after})
+			others = append(others, s)
+		}
+	}
+	held := map[*Backend]bool{}
+	for _, s := range append([]*Server{target}, others...) {
+		c.followLocked(s, held, now)
+	}
+	done(nil)
+	if !keepSessions {
+		for i, ch := range changes {
+			if ch.Server == target.name {
+				continue
+			}
+			for _, s := range others {
+				if s.name == ch.Server {
+					changes[i].Cut = s.sessions.shutdown(termKilled)
+				}
+			}
+		}
+	}
+	return changes, nil
+}
