@@ -31,6 +31,22 @@ func (c *Core) Backend(name string) (*Backend, error) {
 	return nil, &NotFoundError{Kind: "backend", Name: name}
 }
 
+// changeServer is withServer for a change an operator makes: once fn has
+// succeeded, the state file is written before the call returns.
+func (c *Core) changeServer(backend, server string, fn func(b *Backend, s *Server, now time.Time) error) error {
+	return c.saved(c.withServer(backend, server, fn))
+}
+
+// saved writes the state file after a change that succeeded (err nil),
+// so that what an operator changed survives a crash as soon as the
+// command has answered; it returns err.
+func (c *Core) saved(err error) error {
+	if err == nil {
+		c.saveState()
+	}
+	return err
+}
+
 // withServer runs fn with the backend's lock held and the named server.
 func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server, now time.Time) error) error {
 	b, err := c.Backend(backend)
@@ -51,7 +67,7 @@ func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server,
 // clears maintenance), maint sets maintenance (and clears drain), as
 // HAProxy's `set server ... state` does.
 func (c *Core) SetServerState(backend, server string, st AdminState) error {
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		next := s.admin
 		// CMAINT only records that the maintenance came from the
 		// configuration; HAProxy keeps it when the operator lifts it.
@@ -74,7 +90,7 @@ func (c *Core) SetServerState(backend, server string, st AdminState) error {
 // percentage of its initial weight (clamped to 256). A static-rr backend
 // only takes 0% and 100%.
 func (c *Core) SetServerWeight(backend, server string, value int, percent bool) error {
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		w := value
 		if percent {
 			if value < 0 {
@@ -122,7 +138,7 @@ func (c *Core) SetServerAddr(backend, server, host string, port int) (AddrChange
 	if port < 0 || port > 65535 {
 		return ch, refuse(ErrBadValue, "port %d is out of range 1-65535", port)
 	}
-	err = c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	err = c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		old := s.addr.Load()
 		ch = AddrChange{OldHost: old.host, NewHost: ip.String(), OldPort: old.port, NewPort: old.port}
 		if port > 0 {
@@ -137,7 +153,7 @@ func (c *Core) SetServerAddr(backend, server, host string, port int) (AddrChange
 // SetServerHealth forces a server's operational state, as if checks had
 // found it so: up (full health), stopping (NOLB) or down (health 0).
 func (c *Core) SetServerHealth(backend, server string, h Health) error {
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		if s.track != nil {
 			return ErrTracking
 		}
@@ -171,7 +187,7 @@ func (c *Core) SetServerAgent(backend, server string, up bool) error {
 // (`enable|disable health`). Disabling keeps the current operational
 // state; enabling resumes checking at once.
 func (c *Core) SetServerCheckEnabled(backend, server string, on bool) error {
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		if !s.check.configured {
 			return ErrNoCheck
 		}
@@ -196,7 +212,7 @@ func (c *Core) SetServerCheckAddr(backend, server, host string, port int) error 
 	if port < 0 || port > 65535 {
 		return refuse(ErrBadValue, "check port %d is out of range 1-65535", port)
 	}
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		if !s.check.configured {
 			return ErrNoCheck
 		}
@@ -213,7 +229,7 @@ func (c *Core) SetServerCheckPort(backend, server string, port int) error {
 	if port < 1 || port > 65535 {
 		return refuse(ErrBadValue, "check port %d is out of range 1-65535", port)
 	}
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		if !s.check.configured {
 			return ErrNoCheck
 		}
@@ -228,7 +244,7 @@ func (c *Core) SetServerMaxconn(backend, server string, n int) error {
 	if n < 0 {
 		return refuse(ErrBadValue, "maxconn %d is negative", n)
 	}
-	err := c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	err := c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		s.cfgMaxconn = n
 		b.publishLocked(now)
 		return nil
@@ -241,6 +257,10 @@ func (c *Core) SetServerMaxconn(backend, server string, n int) error {
 // `enable health`, and `set server ... state ready` puts it in service;
 // with ready (the `enabled` keyword) it takes traffic at once.
 func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
+	return c.saved(c.addServer(backend, sc, ready))
+}
+
+func (c *Core) addServer(backend string, sc config.Server, ready bool) error {
 	b, err := c.Backend(backend)
 	if err != nil {
 		return err
@@ -286,7 +306,7 @@ func (c *Core) AddServer(backend string, sc config.Server, ready bool) error {
 // DelServer removes a server that is in maintenance and has no session
 // and nothing queued; otherwise it refuses and says why.
 func (c *Core) DelServer(backend, server string) error {
-	return c.withServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
 		if len(s.trackers) > 0 {
 			return refuse(ErrTracked, "backend %q: server %q", backend, server)
 		}
@@ -297,6 +317,9 @@ func (c *Core) DelServer(backend, server string) error {
 			return refuse(ErrHasSessions, "backend %q: server %q has %d sessions", backend, server, n)
 		}
 		s.deleted = true
+		if !s.dynamic {
+			b.deletedNames = append(b.deletedNames, s.name)
+		}
 		c.detachLocked(s)
 		if s.check.stop != nil {
 			s.check.stop()
@@ -341,6 +364,10 @@ func (c *Core) ShutdownSession(id uint64) error {
 // (`disable frontend`: its sockets close, clients are refused) or stops
 // it for good (`shutdown frontend`). Running sessions are not touched.
 func (c *Core) SetFrontendState(name string, st FrontendState) error {
+	return c.saved(c.setFrontendState(name, st))
+}
+
+func (c *Core) setFrontendState(name string, st FrontendState) error {
 	f, err := c.Frontend(name)
 	if err != nil {
 		return err
@@ -394,6 +421,10 @@ func (c *Core) FrontendState(name string) (FrontendState, error) {
 // A listener waiting on the old limit
 // resumes at once.
 func (c *Core) SetFrontendMaxconn(name string, n int) error {
+	return c.saved(c.setFrontendMaxconn(name, n))
+}
+
+func (c *Core) setFrontendMaxconn(name string, n int) error {
 	f, err := c.Frontend(name)
 	if err != nil {
 		return err
@@ -406,7 +437,9 @@ func (c *Core) SetFrontendMaxconn(name string, n int) error {
 }
 
 // SetGlobalMaxconn changes the process-wide connection limit (at least 1).
-func (c *Core) SetGlobalMaxconn(n int) error {
+func (c *Core) SetGlobalMaxconn(n int) error { return c.saved(c.setGlobalMaxconn(n)) }
+
+func (c *Core) setGlobalMaxconn(n int) error {
 	if n < 1 {
 		return refuse(ErrBadValue, "global maxconn %d: must be at least 1", n)
 	}
@@ -416,7 +449,9 @@ func (c *Core) SetGlobalMaxconn(n int) error {
 
 // SetGlobalRateLimit caps new connections per second over the process;
 // zero removes the cap.
-func (c *Core) SetGlobalRateLimit(n int) error {
+func (c *Core) SetGlobalRateLimit(n int) error { return c.saved(c.setGlobalRateLimit(n)) }
+
+func (c *Core) setGlobalRateLimit(n int) error {
 	if n < 0 {
 		return refuse(ErrBadValue, "rate limit %d is negative", n)
 	}
@@ -427,7 +462,9 @@ func (c *Core) SetGlobalRateLimit(n int) error {
 // SetGlobalSessionRateLimit caps new sessions per second over the
 // process (`set rate-limit sessions global`); in TCP a session is a
 // connection. Zero removes the cap.
-func (c *Core) SetGlobalSessionRateLimit(n int) error {
+func (c *Core) SetGlobalSessionRateLimit(n int) error { return c.saved(c.setGlobalSessionRateLimit(n)) }
+
+func (c *Core) setGlobalSessionRateLimit(n int) error {
 	if n < 0 {
 		return refuse(ErrBadValue, "rate limit %d is negative", n)
 	}

@@ -50,11 +50,14 @@ type Backend struct {
 
 	mu sync.Mutex // serializes writers; a pick never takes it
 	// Guarded by mu.
-	servers    []*Server // configuration order, then added ones
-	lastChange time.Time
-	downSince  time.Time // zero while the backend has a usable server
-	downtime   time.Duration
-	chkDown    int64
+	servers []*Server // configuration order, then added ones
+	// deletedNames are the configured servers deleted at runtime, which
+	// the state file records so that a restart does not bring them back.
+	deletedNames []string
+	lastChange   time.Time
+	downSince    time.Time // zero while the backend has a usable server
+	downtime     time.Duration
+	chkDown      int64
 }
 
 // Name is the backend's name.

@@ -108,9 +108,14 @@ func checkLoop(ctx context.Context, s *Server) {
 
 		done := b.core.lockTracking(b)
 		s.check.running = false
+		op := s.op
 		b.checkResultLocked(s, res, time.Now())
+		changed := s.op != op
 		next := jitter(s.intervalLocked())
 		done(s)
+		if changed {
+			b.core.saveStateSoon()
+		}
 		timer.Reset(next)
 	}
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// PID is the process id shown in logs; zero means os.Getpid().
 	PID int
+	// StateFile is where the runtime state is kept across restarts (see
+	// statefile.go); empty keeps nothing.
+	StateFile string
 }
 
 // Core is a running configuration: its frontends, backends and servers.
@@ -77,6 +80,8 @@ type Core struct {
 	// server's state, so that the change can reach trackers in other
 	// backends (see track.go).
 	trackMu sync.Mutex
+	// state writes the state file; nil when none is kept.
+	state *stateFile
 }
 
 // proxy is one section of the configuration: a frontend, a backend, or
@@ -163,6 +168,10 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		if b.fullconn == 0 {
 			b.fullconn = max((sum[b]+9)/10, 1)
 		}
+	}
+	if opts.StateFile != "" {
+		c.state = &stateFile{path: opts.StateFile, soon: make(chan struct{}, 1)}
+		c.restoreState()
 	}
 	c.starting = false
 	return c, nil
@@ -330,6 +339,14 @@ func (c *Core) Start() error {
 		b.mu.Unlock()
 	}
 	c.warnMissingTimeouts()
+	if c.state != nil {
+		c.loopWG.Add(1)
+		go func() {
+			defer c.loopWG.Done()
+			c.stateSaver()
+		}()
+		c.saveState() // the file reflects this start at once
+	}
 	return nil
 }
 

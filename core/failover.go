@@ -66,6 +66,7 @@ func (c *Core) Failover(backend, server string, keepSessions bool) ([]FailoverCh
 		c.followLocked(s, held, now)
 	}
 	done(nil)
+	c.saveState()
 	if !keepSessions {
 		for i, ch := range changes {
 			if ch.Server == target.name {

@@ -10,10 +10,6 @@ import (
 	"pivot/core"
 )
 
-// serversStateHeader is the header of `show servers state` and of state
-// files: format version 1, then the 25 column names.
-const serversStateHeader = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
-
 var errNoBackend = errors.New("Can't find backend.")
 
 // hasBackend reports whether a backend named name is among rows.
@@ -41,35 +37,14 @@ func serverRows(rows []core.StatRow, backend string) ([]core.StatRow, error) {
 	return out, nil
 }
 
-// orDash is s, or "-" when s is empty.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// writeServersState prints `show servers state [<backend>]`, one line
-// per server, in the format a server-state-file is read in. pivot has
-// no agent checks, SRV records or TLS, so those columns hold their
-// "none" values; a backend id is never forced at runtime.
+// writeServersState prints `show servers state [<backend>]` (see
+// core.WriteServersState).
 func writeServersState(w io.Writer, rows []core.StatRow, backend string) error {
 	servers, err := serverRows(rows, backend)
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(serversStateHeader)
-	for _, r := range servers {
-		fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d %d %d %s %d %s %d %d %s %s %d\n",
-			r.ProxyID, r.Proxy, r.ID, r.Name, orDash(r.IP),
-			r.OpState, r.AdminBits, r.UWeight, r.IWeight, r.LastChg,
-			r.CheckNum, checkResult(r), r.CheckHealth, r.CheckState, 0, // agent state
-			0, b2i(r.ForcedID), // bk_f_forced_id, srv_f_forced_id
-			orDash(r.FQDN), r.Port, "-", 0, // srvrecord, srv_use_ssl
-			r.CheckPort, orDash(r.CheckAddr), "-", 0) // agent addr and port
-	}
-	io.WriteString(w, b.String())
+	core.WriteServersState(w, servers)
 	return nil
 }
 
@@ -110,19 +85,12 @@ func writeBackendList(w io.Writer, rows []core.StatRow) {
 	io.WriteString(w, b.String())
 }
 
-// b2i is 1 for true, as HAProxy prints flags.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
-// checkResult is the state file's check result: unknown (0) while a check
-// runs, as HAProxy resets it when one starts.
-func checkResult(r core.StatRow) int {
-	if r.CheckState&0x1 != 0 {
-		return 0
+
+// orDash is s, or "-" when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
 	}
-	return r.CheckNum.Result()
+	return s
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -43,6 +44,7 @@ func main() {
 			&cli.BoolFlag{Name: "c", Usage: "check the configuration, report every error, and exit"},
 			&cli.BoolFlag{Name: "q", Usage: "quiet: print nothing when the configuration is valid (with -c)"},
 			&cli.StringFlag{Name: "p", Usage: "write the process id to this file (overrides global pidfile)"},
+			&cli.StringFlag{Name: "S", Usage: "keep the runtime state in this file (overrides global server-state-file; `none` keeps nothing); default: the first configuration file's path with .state appended"},
 		},
 		HideHelpCommand: true,
 		Action:          run,
@@ -90,7 +92,7 @@ func run(c *cli.Context) error {
 		return nil
 	}
 
-	engine, err := core.New(cfg, core.Options{PID: pid})
+	engine, err := core.New(cfg, core.Options{PID: pid, StateFile: stateFile(c, cfg)})
 	if err != nil {
 		diag.Alert(err.Error())
 		return cli.Exit("", 1)
@@ -157,4 +159,28 @@ func run(c *cli.Context) error {
 		diag.Notice("stopped")
 		return nil
 	}
+}
+
+// stateFile is where the runtime state is kept: -S, else the global
+// server-state-file (relative to server-state-base), else beside the
+// first configuration file. "none" keeps nothing.
+func stateFile(c *cli.Context, cfg *config.Config) string {
+	path := c.String("S")
+	switch {
+	case path == "none":
+		return ""
+	case path != "":
+		return path
+	case cfg.Global.ServerStateFile != "":
+		path = cfg.Global.ServerStateFile
+		if !filepath.IsAbs(path) && cfg.Global.ServerStateBase != "" {
+			path = filepath.Join(cfg.Global.ServerStateBase, path)
+		}
+		return path
+	}
+	first := c.StringSlice("f")[0]
+	if st, err := os.Stat(first); err == nil && st.IsDir() {
+		return filepath.Join(first, "pivot.state")
+	}
+	return first + ".state"
 }

@@ -157,6 +157,9 @@ func (w *formatter) proxy(px *Proxy) {
 			w.line("option", "allbackups")
 		}
 		w.check(px.Check)
+		if px.LoadServerState != "" {
+			w.line("load-server-state-from-file", px.LoadServerState)
+		}
 	}
 	t := px.Timeouts
 	w.timeout("connect", t.Connect)
@@ -207,6 +210,15 @@ func (w *formatter) bind(b Bind) {
 		words = append(words, "v6only")
 	}
 	w.line(words...)
+}
+
+// FormatServer is a server's line as Format writes it, without the
+// indentation: "server NAME ADDR [KEYWORDS]", every setting explicit, so
+// that parsing it alone gives the same server.
+func FormatServer(s Server) string {
+	var w formatter
+	w.server(&s)
+	return strings.TrimSpace(w.String())
 }
 
 func (w *formatter) server(s *Server) {

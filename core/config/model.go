@@ -166,6 +166,10 @@ type Proxy struct {
 
 	// Check is how servers with `check` are checked (backend side).
 	Check CheckSpec
+	// LoadServerState is `load-server-state-from-file`: "global" (or
+	// empty) restores the backend's servers from the state file, "none"
+	// does not.
+	LoadServerState string
 
 	// Frontend part.
 	Binds          []Bind

@@ -22,48 +22,49 @@ var compoundKeywords = map[string]bool{"timeout": true, "option": true, "rate-li
 // follows HAProxy's keyword matrix, with one change: default_backend is
 // refused in listen, whose own servers are its backend.
 var proxyKeywords = map[string]proxyKeyword{
-	"mode":                   {inAll, "mode tcp", false, parseMode},
-	"bind":                   {inFrontend | inListen, "bind ADDR:PORT[,ADDR:PORT...] [name NAME] [id N] [maxconn N] [v4v6] [v6only]", false, parseBind},
-	"default_backend":        {inDefaults | inFrontend, "default_backend BACKEND", false, parseDefaultBackend},
-	"use_backend":            {inFrontend | inListen, "use_backend BACKEND", false, parseUseBackend},
-	"balance":                {inBackish, "balance roundrobin|static-rr|leastconn|first|source|random[(N)]", false, parseBalance},
-	"maxconn":                {inFrontish, "maxconn N", false, intField(func(px *Proxy) *int { return &px.MaxConn }, 1)},
-	"fullconn":               {inBackish, "fullconn N", false, intField(func(px *Proxy) *int { return &px.FullConn }, 1)},
-	"rate-limit sessions":    {inFrontish, "rate-limit sessions N", false, intField(func(px *Proxy) *int { return &px.RateLimitSessions }, 0)},
-	"retries":                {inBackish, "retries N", false, intField(func(px *Proxy) *int { return &px.Retries }, 0)},
-	"timeout connect":        {inBackish, "timeout connect TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Connect })},
-	"timeout client":         {inFrontish, "timeout client TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Client })},
-	"timeout server":         {inBackish, "timeout server TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Server })},
-	"timeout queue":          {inBackish, "timeout queue TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Queue })},
-	"timeout check":          {inBackish, "timeout check TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Check })},
-	"timeout client-fin":     {inFrontish, "timeout client-fin TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.ClientFin })},
-	"timeout server-fin":     {inBackish, "timeout server-fin TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.ServerFin })},
-	"timeout tunnel":         {inBackish, "timeout tunnel TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Tunnel })},
-	"option redispatch":      {inBackish, "option redispatch [N]", true, parseRedispatch},
-	"option tcplog":          {inFrontish, "option tcplog", true, flagOption(func(px *Proxy) *bool { return &px.TCPLog })},
-	"option dontlognull":     {inFrontish, "option dontlognull", true, flagOption(func(px *Proxy) *bool { return &px.DontLogNull })},
-	"option allbackups":      {inBackish, "option allbackups", true, flagOption(func(px *Proxy) *bool { return &px.AllBackups })},
-	"option splice-auto":     {inAll, "option splice-auto", true, parseSplice},
-	"option splice-request":  {inAll, "option splice-request", true, parseSplice},
-	"option splice-response": {inAll, "option splice-response", true, parseSplice},
-	"option tcp-check":       {inBackish, "option tcp-check", false, parseCheckOption(CheckTCP)},
-	"option pgsql-check":     {inBackish, "option pgsql-check user USER", false, parseCheckOption(CheckPgSQL)},
-	"option mysql-check":     {inBackish, "option mysql-check [user USER [post-41|pre-41]]", false, parseCheckOption(CheckMySQL)},
-	"option redis-check":     {inBackish, "option redis-check", false, parseCheckOption(CheckRedis)},
-	"option httpchk":         {inBackish, "option httpchk [[METHOD] URI [VERSION]]", false, parseCheckOption(CheckHTTP)},
-	"tcp-check connect":      {inBackish, "tcp-check connect [port N]", false, parseTCPCheck},
-	"tcp-check send":         {inBackish, "tcp-check send STRING", false, parseTCPCheck},
-	"tcp-check send-binary":  {inBackish, "tcp-check send-binary HEX", false, parseTCPCheck},
-	"tcp-check expect":       {inBackish, "tcp-check expect [!]string|rstring|binary|rbinary PATTERN", false, parseTCPCheck},
-	"tcp-check comment":      {inBackish, "tcp-check comment TEXT", false, parseTCPCheck},
-	"http-check expect":      {inBackish, "http-check expect [!]status|rstatus|string|rstring PATTERN", false, parseHTTPCheckExpect},
-	"log":                    {inAll, "log global | log ADDR [len N] [format FORMAT] FACILITY [LEVEL [MINLEVEL]]", true, parseProxyLog},
-	"default-server":         {inBackish, "default-server [SERVER-KEYWORDS...]", false, parseDefaultServer},
-	"server":                 {inListen | inBackend, "server NAME ADDR[:PORT] [SERVER-KEYWORDS...]", false, parseServer},
-	"disabled":               {inAll, "disabled", false, parseDisabled(true)},
-	"enabled":                {inProxies, "enabled", false, parseDisabled(false)},
-	"id":                     {inProxies, "id N", false, intField(func(px *Proxy) *int { return &px.ID }, 1)},
-	"description":            {inProxies, "description TEXT", false, parseDescription},
+	"mode":                        {inAll, "mode tcp", false, parseMode},
+	"bind":                        {inFrontend | inListen, "bind ADDR:PORT[,ADDR:PORT...] [name NAME] [id N] [maxconn N] [v4v6] [v6only]", false, parseBind},
+	"default_backend":             {inDefaults | inFrontend, "default_backend BACKEND", false, parseDefaultBackend},
+	"use_backend":                 {inFrontend | inListen, "use_backend BACKEND", false, parseUseBackend},
+	"balance":                     {inBackish, "balance roundrobin|static-rr|leastconn|first|source|random[(N)]", false, parseBalance},
+	"maxconn":                     {inFrontish, "maxconn N", false, intField(func(px *Proxy) *int { return &px.MaxConn }, 1)},
+	"fullconn":                    {inBackish, "fullconn N", false, intField(func(px *Proxy) *int { return &px.FullConn }, 1)},
+	"rate-limit sessions":         {inFrontish, "rate-limit sessions N", false, intField(func(px *Proxy) *int { return &px.RateLimitSessions }, 0)},
+	"retries":                     {inBackish, "retries N", false, intField(func(px *Proxy) *int { return &px.Retries }, 0)},
+	"timeout connect":             {inBackish, "timeout connect TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Connect })},
+	"timeout client":              {inFrontish, "timeout client TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Client })},
+	"timeout server":              {inBackish, "timeout server TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Server })},
+	"timeout queue":               {inBackish, "timeout queue TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Queue })},
+	"timeout check":               {inBackish, "timeout check TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Check })},
+	"timeout client-fin":          {inFrontish, "timeout client-fin TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.ClientFin })},
+	"timeout server-fin":          {inBackish, "timeout server-fin TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.ServerFin })},
+	"timeout tunnel":              {inBackish, "timeout tunnel TIME", false, timeoutField(func(t *Timeouts) *time.Duration { return &t.Tunnel })},
+	"option redispatch":           {inBackish, "option redispatch [N]", true, parseRedispatch},
+	"option tcplog":               {inFrontish, "option tcplog", true, flagOption(func(px *Proxy) *bool { return &px.TCPLog })},
+	"option dontlognull":          {inFrontish, "option dontlognull", true, flagOption(func(px *Proxy) *bool { return &px.DontLogNull })},
+	"option allbackups":           {inBackish, "option allbackups", true, flagOption(func(px *Proxy) *bool { return &px.AllBackups })},
+	"option splice-auto":          {inAll, "option splice-auto", true, parseSplice},
+	"option splice-request":       {inAll, "option splice-request", true, parseSplice},
+	"option splice-response":      {inAll, "option splice-response", true, parseSplice},
+	"option tcp-check":            {inBackish, "option tcp-check", false, parseCheckOption(CheckTCP)},
+	"option pgsql-check":          {inBackish, "option pgsql-check user USER", false, parseCheckOption(CheckPgSQL)},
+	"option mysql-check":          {inBackish, "option mysql-check [user USER [post-41|pre-41]]", false, parseCheckOption(CheckMySQL)},
+	"option redis-check":          {inBackish, "option redis-check", false, parseCheckOption(CheckRedis)},
+	"option httpchk":              {inBackish, "option httpchk [[METHOD] URI [VERSION]]", false, parseCheckOption(CheckHTTP)},
+	"tcp-check connect":           {inBackish, "tcp-check connect [port N]", false, parseTCPCheck},
+	"tcp-check send":              {inBackish, "tcp-check send STRING", false, parseTCPCheck},
+	"tcp-check send-binary":       {inBackish, "tcp-check send-binary HEX", false, parseTCPCheck},
+	"tcp-check expect":            {inBackish, "tcp-check expect [!]string|rstring|binary|rbinary PATTERN", false, parseTCPCheck},
+	"tcp-check comment":           {inBackish, "tcp-check comment TEXT", false, parseTCPCheck},
+	"load-server-state-from-file": {inBackish, "load-server-state-from-file global|none", false, parseLoadServerState},
+	"http-check expect":           {inBackish, "http-check expect [!]status|rstatus|string|rstring PATTERN", false, parseHTTPCheckExpect},
+	"log":                         {inAll, "log global | log ADDR [len N] [format FORMAT] FACILITY [LEVEL [MINLEVEL]]", true, parseProxyLog},
+	"default-server":              {inBackish, "default-server [SERVER-KEYWORDS...]", false, parseDefaultServer},
+	"server":                      {inListen | inBackend, "server NAME ADDR[:PORT] [SERVER-KEYWORDS...]", false, parseServer},
+	"disabled":                    {inAll, "disabled", false, parseDisabled(true)},
+	"enabled":                     {inProxies, "enabled", false, parseDisabled(false)},
+	"id":                          {inProxies, "id N", false, intField(func(px *Proxy) *int { return &px.ID }, 1)},
+	"description":                 {inProxies, "description TEXT", false, parseDescription},
 }
 
 // proxyLine applies one line of a defaults, frontend, backend or listen
@@ -243,5 +244,19 @@ func parseDisabled(disabled bool) func(*lineCtx, []string) {
 func parseDescription(c *lineCtx, args []string) {
 	if c.nargs(args, 1, -1) {
 		c.d.px.Description = strings.Join(args, " ")
+	}
+}
+
+func parseLoadServerState(c *lineCtx, args []string) {
+	if !c.nargs(args, 1, 1) {
+		return
+	}
+	switch args[0] {
+	case "global", "none":
+		c.d.px.LoadServerState = args[0]
+	case "local":
+		c.errorf("local is not supported: pivot keeps one state file (use global, the default)")
+	default:
+		c.errorf("%q: expects global or none", args[0])
 	}
 }
