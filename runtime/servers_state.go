@@ -85,8 +85,6 @@ func writeBackendList(w io.Writer, rows []core.StatRow) {
 	io.WriteString(w, b.String())
 }
 
-
-
 // orDash is s, or "-" when s is empty.
 func orDash(s string) string {
 	if s == "" {
