@@ -504,10 +504,10 @@ func TestDrainAndWait(t *testing.T) {
 	}
 
 	// The session ends while drain waits: it returns then, with maint.
-	go func() {
+	go func(c net.Conn) {
 		time.Sleep(300 * time.Millisecond)
 		c.Close()
-	}()
+	}(c)
 	start := time.Now()
 	expect(t, 0, "be_one/only: drained in", "", "-s", h.admin, "drain", "--wait", "--timeout", "10s", "--then", "maint", "be_one/only")
 	if took := time.Since(start); took > 5*time.Second {
@@ -522,11 +522,11 @@ func TestDrainAndWait(t *testing.T) {
 	}
 
 	// --kill-after cuts what is left, then the wait succeeds.
-	c = hold()
-	defer c.Close()
+	c2 := hold()
+	defer c2.Close()
 	expect(t, 0, "(1 sessions cut after 200ms)", "", "-s", h.admin, "drain", "--wait", "--kill-after", "200ms", "--timeout", "10s", "be_one/only")
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err == nil {
+	c2.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); err == nil {
 		t.Error("the session survived --kill-after")
 	}
 
