@@ -71,8 +71,13 @@ func checkLoop(ctx context.Context, s *Server) {
 	b.mu.Lock()
 	first := s.check.inter
 	b.mu.Unlock()
-	// Spread the first checks of all servers over one interval.
-	timer := time.NewTimer(rand.N(first) + time.Millisecond)
+	// Spread the first checks of all servers over one interval; a role
+	// check runs at once, since its server waits for it out of rotation.
+	delay := rand.N(first) + time.Millisecond
+	if b.probe.IsRoleCheck() {
+		delay = time.Millisecond
+	}
+	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	for {
 		select {
@@ -166,7 +171,7 @@ func (b *Backend) checkResultLocked(s *Server, res probe.Result, now time.Time) 
 	} else if c.health > 0 {
 		c.failed++
 		c.health--
-		if c.health < c.rise {
+		if c.health < c.rise || res.Definitive {
 			c.health = 0
 		}
 	}

@@ -2,6 +2,8 @@ package core
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"pivot/core/config"
 	"pivot/core/probe"
@@ -10,6 +12,9 @@ import (
 // newProbe turns a backend's check options into the check its servers
 // run.
 func newProbe(spec config.CheckSpec) (*probe.Check, error) {
+	if spec.Role != "" {
+		return newRoleProbe(spec)
+	}
 	switch spec.Kind {
 	case config.CheckPgSQL:
 		return probe.PgSQL(spec.User), nil
@@ -59,4 +64,37 @@ func tcpCheckRules(rules []config.TCPCheckRule) (*probe.Check, error) {
 		c.Steps = append(c.Steps, st)
 	}
 	return c, nil
+}
+
+// newRoleProbe is a role check (pivot's `role` argument of pgsql-check,
+// mysql-check and redis-check), with its password read once, now.
+func newRoleProbe(spec config.CheckSpec) (*probe.Check, error) {
+	cred := probe.Credentials{User: spec.User, Password: spec.Password, Database: spec.Database}
+	switch {
+	case spec.PasswordFile != "":
+		b, err := os.ReadFile(spec.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("role check: password-file: %w", err)
+		}
+		cred.Password, _, _ = strings.Cut(string(b), "\n")
+		cred.Password = strings.TrimRight(cred.Password, "\r")
+	case spec.PasswordEnv != "":
+		v, ok := os.LookupEnv(spec.PasswordEnv)
+		if !ok {
+			return nil, fmt.Errorf("role check: password-env: environment variable %s is not set", spec.PasswordEnv)
+		}
+		cred.Password = v
+	}
+	switch spec.Kind {
+	case config.CheckPgSQL:
+		if cred.Database == "" {
+			cred.Database = "postgres"
+		}
+		return probe.PgSQLRole(spec.Role, cred), nil
+	case config.CheckMySQL:
+		return probe.MySQLRole(spec.Role, cred), nil
+	case config.CheckRedis:
+		return probe.RedisRole(spec.Role, cred), nil
+	}
+	return nil, fmt.Errorf("role check: not available for this check")
 }

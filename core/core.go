@@ -274,6 +274,12 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		s.admin |= AdminConfigMaint
 		s.check.paused = true
 	}
+	if sc.Check && b.probe.IsRoleCheck() && !s.admin.Maint() {
+		// A role check proves the role before any connection: down, one
+		// success away from up.
+		s.op, s.downSince = OpStopped, now
+		s.check.health = max(sc.Rise-1, 0)
+	}
 	if s.admin.Maint() {
 		s.check.health = 0
 	}

@@ -125,6 +125,12 @@ func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 	if s.check.enabled {
 		s.check.health = s.check.rise
 		s.check.paused = false
+		if b.probe.IsRoleCheck() {
+			// Back out of rotation until its role is proven again.
+			s.check.health = s.check.rise - 1
+			s.op = OpStopped
+			return
+		}
 	}
 	if s.track != nil && s.trackOp != OpRunning && s.trackOp != OpStarting {
 		s.op = s.trackOp

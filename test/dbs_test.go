@@ -127,7 +127,7 @@ func startPostgres(t testing.TB) *pgServer {
 	conf := fmt.Sprintf("port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nfsync = off\n", port, dir)
 	appendFile(t, filepath.Join(pg.dir, "postgresql.conf"), conf)
 	// pivot authenticates with a password; everyone else is trusted.
-	hba := "host all pivot 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nlocal all all trust\n"
+	hba := "host all pivot 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\nlocal all all trust\n"
 	if err := os.WriteFile(filepath.Join(pg.dir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +138,27 @@ func startPostgres(t testing.TB) *pgServer {
 	t.Cleanup(func() { pg.stop() })
 	pg.SQL(t, "CREATE USER pivot PASSWORD 'secret'")
 	return pg
+}
+
+// startStandby makes a streaming-replication standby of primary
+// (pg_basebackup -R) on a port of its own and starts it.
+func startStandby(t testing.TB, primary *pgServer) *pgServer {
+	t.Helper()
+	dir, as := dbDir(t, "postgres")
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	pg := &pgServer{Addr: addr, Port: port, dir: filepath.Join(dir, "data"), bin: primary.bin, as: as}
+	runAs(t, as, filepath.Join(pg.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", primary.Port, "-U", "postgres", "-D", pg.dir, "-R", "-X", "stream", "--no-sync")
+	appendFile(t, filepath.Join(pg.dir, "postgresql.conf"), fmt.Sprintf("port = %s\nunix_socket_directories = '%s'\n", port, dir))
+	pg.Start(t)
+	t.Cleanup(func() { pg.stop() })
+	return pg
+}
+
+// Promote makes a standby the primary and waits until it is.
+func (pg *pgServer) Promote(t testing.TB) {
+	t.Helper()
+	runAs(t, pg.as, filepath.Join(pg.bin, "pg_ctl"), "-D", pg.dir, "-w", "promote")
 }
 
 // Start starts (or restarts) the server and waits until it accepts

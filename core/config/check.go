@@ -34,6 +34,80 @@ type CheckSpec struct {
 	// HTTP request and expectation (CheckHTTP).
 	HTTPMethod, HTTPURI, HTTPVersion string
 	HTTPExpect                       *HTTPExpect
+
+	// Role, pivot's extension of pgsql-check, mysql-check and
+	// redis-check: the check logs in as a real client and passes only
+	// while the server holds this role ("primary" or "standby",
+	// "writable" or "read-only", "master" or "replica").
+	Role string
+	// The role check's password, given inline, in a file (its first line)
+	// or in an environment variable; and the database it connects to.
+	Password, PasswordFile, PasswordEnv string
+	Database                            string
+}
+
+// roles are the roles each role check knows.
+var roles = map[CheckKind][]string{
+	CheckPgSQL: {"primary", "standby"},
+	CheckMySQL: {"writable", "read-only"},
+	CheckRedis: {"master", "replica"},
+}
+
+// parseRole reads "role R [user U] [password P|password-file F|
+// password-env V] [database D]" at the end of a check option.
+func parseRole(c *lineCtx, spec *CheckSpec, args []string) bool {
+	if len(args) < 2 || args[0] != "role" {
+		c.errorf("expects role %s after its own arguments (usage: %s)", strings.Join(roles[spec.Kind], "|"), c.usage)
+		return false
+	}
+	if !slices.Contains(roles[spec.Kind], args[1]) {
+		c.errorf("role %q: expects %s", args[1], strings.Join(roles[spec.Kind], " or "))
+		return false
+	}
+	spec.Role = args[1]
+	rest := args[2:]
+	for i := 0; i < len(rest); i += 2 {
+		if i+1 >= len(rest) {
+			c.errorf("%s: missing value", rest[i])
+			return false
+		}
+		v := rest[i+1]
+		switch rest[i] {
+		case "user":
+			if spec.Kind != CheckRedis {
+				c.errorf("user goes before role")
+				return false
+			}
+			spec.User = v
+		case "password":
+			spec.Password = v
+		case "password-file":
+			spec.PasswordFile = v
+		case "password-env":
+			spec.PasswordEnv = v
+		case "database":
+			if spec.Kind == CheckRedis {
+				c.errorf("database: redis-check has no database")
+				return false
+			}
+			spec.Database = v
+		default:
+			c.errorf("%q: expects user, password, password-file, password-env or database", rest[i])
+			return false
+		}
+	}
+	if n := btoi(spec.Password != "") + btoi(spec.PasswordFile != "") + btoi(spec.PasswordEnv != ""); n > 1 {
+		c.errorf("give one of password, password-file and password-env")
+		return false
+	}
+	return true
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TCPCheckRule is one `tcp-check` line.
@@ -67,28 +141,40 @@ func parseCheckOption(kind CheckKind) func(c *lineCtx, args []string) {
 		spec := CheckSpec{Kind: kind}
 		switch kind {
 		case CheckPgSQL:
-			if len(args) != 2 || args[0] != "user" {
+			if len(args) < 2 || args[0] != "user" {
 				c.errorf("expects user <username> (usage: %s)", c.usage)
 				return
 			}
 			spec.User = args[1]
+			if len(args) > 2 && !parseRole(c, &spec, args[2:]) {
+				return
+			}
 		case CheckMySQL:
 			if len(args) > 0 {
-				if args[0] != "user" || len(args) < 2 || len(args) > 3 {
-					c.errorf("expects nothing, or user <username> [post-41|pre-41] (usage: %s)", c.usage)
+				if args[0] != "user" || len(args) < 2 {
+					c.errorf("expects nothing, or user <username> [post-41|pre-41] [role ...] (usage: %s)", c.usage)
 					return
 				}
 				spec.User = args[1]
-				if len(args) == 3 {
-					switch args[2] {
+				rest := args[2:]
+				if len(rest) > 0 && rest[0] != "role" {
+					switch rest[0] {
 					case "post-41":
 					case "pre-41":
 						spec.MySQLPre41 = true
 					default:
-						c.errorf("%q: expects post-41 or pre-41", args[2])
+						c.errorf("%q: expects post-41 or pre-41", rest[0])
 						return
 					}
+					rest = rest[1:]
 				}
+				if len(rest) > 0 && !parseRole(c, &spec, rest) {
+					return
+				}
+			}
+		case CheckRedis:
+			if len(args) > 0 && !parseRole(c, &spec, args) {
+				return
 			}
 		case CheckHTTP:
 			if !c.nargs(args, 0, 3) {

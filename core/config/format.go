@@ -349,22 +349,34 @@ func (w *formatter) check(c CheckSpec) {
 			w.line("tcp-check", "comment", r.Comment)
 		}
 	}
+	var role []string
+	if c.Role != "" {
+		role = []string{"role", c.Role}
+		if c.Kind == CheckRedis && c.User != "" {
+			role = append(role, "user", c.User)
+		}
+		for _, kv := range [][2]string{{"password", c.Password}, {"password-file", c.PasswordFile}, {"password-env", c.PasswordEnv}, {"database", c.Database}} {
+			if kv[1] != "" {
+				role = append(role, kv[0], kv[1])
+			}
+		}
+	}
 	switch c.Kind {
 	case CheckTCP:
 		w.line("option", "tcp-check")
 	case CheckPgSQL:
-		w.line("option", "pgsql-check", "user", c.User)
+		w.line(append([]string{"option", "pgsql-check", "user", c.User}, role...)...)
 	case CheckMySQL:
 		switch {
 		case c.User == "":
 			w.line("option", "mysql-check")
 		case c.MySQLPre41:
-			w.line("option", "mysql-check", "user", c.User, "pre-41")
+			w.line(append([]string{"option", "mysql-check", "user", c.User, "pre-41"}, role...)...)
 		default:
-			w.line("option", "mysql-check", "user", c.User)
+			w.line(append([]string{"option", "mysql-check", "user", c.User}, role...)...)
 		}
 	case CheckRedis:
-		w.line("option", "redis-check")
+		w.line(append([]string{"option", "redis-check"}, role...)...)
 	case CheckHTTP:
 		words := []string{"option", "httpchk"}
 		if c.HTTPMethod != "" {

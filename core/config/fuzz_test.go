@@ -35,6 +35,9 @@ var fuzzSeeds = []string{
 	"backend b\n    option mysql-check user u pre-41\n",
 	"backend b\n    option pgsql-check user postgres\n",
 	"backend b\n    option redis-check\n",
+	"backend b\n    option pgsql-check user pivot role standby password-env PGPASS database app\n",
+	"backend b\n    option mysql-check user u pre-41 role read-only password-file /etc/p\n",
+	"backend b\n    option redis-check role replica user default password s3cret\n",
 }
 
 func FuzzConfig(f *testing.F) {

@@ -53,6 +53,9 @@ type Result struct {
 	LogInfo string
 	// Code is the layer 7 status (an HTTP status), 0 when there is none.
 	Code int
+	// Definitive says the answer will not change by itself (a server in
+	// the wrong role): the server is taken down at once.
+	Definitive bool
 	// Took is how long the check ran, connect included.
 	Took time.Duration
 	// Connected says a connection was established; Sent and Received
@@ -190,7 +193,13 @@ type Check struct {
 	// pgsql-check` and the like; the others are `option tcp-check` rule
 	// sets, whose failures say at which step they happened.
 	Builtin bool
+	// role, when set, is the whole check (a role check, see roles.go).
+	role roleCheck
 }
+
+// IsRoleCheck reports whether the check asks the server for its role: its
+// servers start out of rotation until it has passed once.
+func (c *Check) IsRoleCheck() bool { return c.role != nil }
 
 // Timeouts bound a check. Connect bounds connecting; Read, when set
 // (`timeout check`), bounds the exchange once connected, else Connect
@@ -202,6 +211,13 @@ type Timeouts struct {
 // Run checks target ("ip:port").
 func (c *Check) Run(ctx context.Context, target string, to Timeouts) Result {
 	start := time.Now()
+	if c.role != nil {
+		ctx, cancel := context.WithTimeout(ctx, to.Connect+to.Read)
+		defer cancel()
+		r := c.role(ctx, target)
+		r.Took = time.Since(start)
+		return r
+	}
 	var io ioCount
 	r := c.run(ctx, target, to, &io)
 	r.Took = time.Since(start)

@@ -1,0 +1,236 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// psqlThrough asks, through pivot's frontend addr, which role the
+// PostgreSQL server it reaches holds.
+func psqlThrough(t testing.TB, addr string) (string, error) {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	psql := needProgram(t, "postgresql-client", filepath.Join(pgBinDir, "psql"), "psql")
+	cmd := exec.Command(psql, "-X", "-q", "-A", "-t", "-h", host, "-p", port, "-U", "postgres", "-d", "postgres",
+		"-c", "SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END || ' ' || current_setting('port')")
+	cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=3")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// TestPostgresRoleChecks: backends that send writes only to the primary
+// and reads only to standbys, with real PostgreSQL servers (a primary and
+// a streaming standby). At start no connection reaches the wrong role;
+// when the standby is promoted and the old primary stopped, writes follow
+// within a check interval, and the old primary's sessions are cut.
+func TestPostgresRoleChecks(t *testing.T) {
+	t.Parallel()
+	primary := startPostgres(t)
+	standby := startStandby(t, primary)
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "pg.pass")
+	os.WriteFile(pass, []byte("secret\n"), 0o600)
+	v := vars{"rw": freeAddr(t), "ro": freeAddr(t), "dir": dir, "p1": primary.Addr, "p2": standby.Addr, "pass": pass}
+	p := startPivotOpts(t, expand(`
+global
+    stats socket $dir/admin.sock level admin
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    timeout check 2s
+listen pg_rw
+    bind $rw
+    option pgsql-check user pivot role primary password-file $pass
+    default-server check inter 300ms fall 3 rise 1 on-marked-down shutdown-sessions
+    server pg1 $p1
+    server pg2 $p2
+listen pg_ro
+    bind $ro
+    option pgsql-check user pivot role standby password-env PIVOT_TEST_PGPASS
+    default-server check inter 300ms rise 1
+    server pg1 $p1
+    server pg2 $p2
+`, v), pivotOpts{env: []string{"PIVOT_TEST_PGPASS=secret"}})
+	// Checks run at once and the servers wait for them: the very first
+	// connections already go where the roles say.
+	for range 4 {
+		got, err := psqlThrough(t, v["rw"])
+		if err != nil || got != "primary "+primary.Port {
+			t.Fatalf("pg_rw reached %q (%v); want the primary on %s", got, err, primary.Port)
+		}
+		got, err = psqlThrough(t, v["ro"])
+		if err != nil || got != "standby "+standby.Port {
+			t.Fatalf("pg_ro reached %q (%v); want the standby on %s", got, err, standby.Port)
+		}
+	}
+	sock := filepath.Join(dir, "admin.sock")
+	stat := adminSend(t, sock, "show stat\n")
+	for _, w := range []string{"PostgreSQL primary", "PostgreSQL standby, not primary", "PostgreSQL primary, not standby"} {
+		if !strings.Contains(stat, w) {
+			t.Errorf("show stat lacks %q:\n%s", w, stat)
+		}
+	}
+	if strings.Contains(stat+p.Stderr.String(), "secret") {
+		t.Error("the password appears in show stat or the logs")
+	}
+
+	// Failover: the standby is promoted, the old primary stopped.
+	primary.Stop(t)
+	start := time.Now()
+	standby.Promote(t)
+	waitFor(t, 10*time.Second, func() error {
+		got, err := psqlThrough(t, v["rw"])
+		if err != nil || got != "primary "+standby.Port {
+			return fmt.Errorf("pg_rw reaches %q (%v)", got, err)
+		}
+		return nil
+	})
+	t.Logf("writes reached the new primary %s after the promotion", time.Since(start).Round(10*time.Millisecond))
+	for range 4 {
+		if got, err := psqlThrough(t, v["rw"]); err != nil || got != "primary "+standby.Port {
+			t.Fatalf("after the failover pg_rw reached %q (%v)", got, err)
+		}
+	}
+}
+
+// redisCLI runs redis-cli against addr and returns its answer.
+func redisCLI(t testing.TB, addr string, args ...string) (string, error) {
+	t.Helper()
+	bin := needProgram(t, "redis-tools", "redis-cli")
+	host, port, _ := strings.Cut(addr, ":")
+	out, err := exec.Command(bin, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// TestRedisRoleChecks: a backend follows the Redis master. When the
+// replica is promoted (REPLICAOF NO ONE) and the old master demoted, new
+// connections go to the new master within a check interval, and the
+// session held on the old one is cut (on-marked-down shutdown-sessions).
+func TestRedisRoleChecks(t *testing.T) {
+	t.Parallel()
+	r1, r2 := startRedis(t), startRedis(t)
+	if out, err := redisCLI(t, r2.Addr, "REPLICAOF", "127.0.0.1", r1.Port); err != nil {
+		t.Fatalf("REPLICAOF: %s %v", out, err)
+	}
+	dir := t.TempDir()
+	v := vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
+	startPivot(t, `
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen redis
+    bind $fe
+    option redis-check role master
+    default-server check inter 200ms rise 1 on-marked-down shutdown-sessions
+    server r1 $r1
+    server r2 $r2
+`, v)
+	port := func() string {
+		t.Helper()
+		out, err := redisCLI(t, v["fe"], "CONFIG", "GET", "port")
+		if err != nil {
+			t.Fatalf("redis-cli through pivot: %s %v", out, err)
+		}
+		return strings.Fields(out)[len(strings.Fields(out))-1]
+	}
+	for range 3 {
+		if got := port(); got != r1.Port {
+			t.Fatalf("reached port %s; want the master %s", got, r1.Port)
+		}
+	}
+	held := dial(t, v["fe"])
+	defer held.conn.Close()
+	held.conn.SetDeadline(time.Now().Add(3 * time.Second))
+	held.conn.Write([]byte("PING\r\n"))
+	if got, err := held.r.ReadString('\n'); got != "+PONG\r\n" {
+		t.Fatalf("held session: %q %v", got, err)
+	}
+
+	redisCLI(t, r2.Addr, "REPLICAOF", "NO", "ONE")
+	redisCLI(t, r1.Addr, "REPLICAOF", "127.0.0.1", r2.Port)
+	waitFor(t, 5*time.Second, func() error {
+		if got := port(); got != r2.Port {
+			return fmt.Errorf("reaches port %s", got)
+		}
+		return nil
+	})
+	held.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := held.r.ReadString('\n'); err == nil {
+		t.Error("the session on the demoted master was not cut")
+	}
+}
+
+// TestMariaDBRoleChecks: a writable and a read-only backend over the same
+// MariaDB server follow its read_only switch, and the mariadb client
+// reaches it through whichever backend matches.
+func TestMariaDBRoleChecks(t *testing.T) {
+	t.Parallel()
+	m := startMariaDB(t)
+	m.SQL(t, "CREATE USER 'pivot'@'127.0.0.1' IDENTIFIED BY 'secret'")
+	dir := t.TempDir()
+	v := vars{"rw": freeAddr(t), "ro": freeAddr(t), "dir": dir, "m": m.Addr}
+	startPivot(t, `
+global
+    stats socket $dir/admin.sock level admin
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen my_rw
+    bind $rw
+    option mysql-check user pivot role writable password secret
+    server m1 $m check inter 200ms rise 1
+listen my_ro
+    bind $ro
+    option mysql-check user pivot role read-only password secret
+    server m1 $m check inter 200ms rise 1
+`, v)
+	sock := filepath.Join(dir, "admin.sock")
+	client := needProgram(t, "mariadb-client", "mariadb", "mysql")
+	query := func(addr string) (string, error) {
+		host, port, _ := strings.Cut(addr, ":")
+		out, err := exec.Command(client, "--no-defaults", "-h", host, "-P", port, "-u", "pivot", "-psecret",
+			"--connect-timeout=3", "-N", "-B", "-e", "SELECT @@global.read_only").CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	status := func(px string) string {
+		for _, l := range strings.Split(adminSend(t, sock, "show stat\n"), "\n") {
+			if f := strings.Split(l, ","); len(f) > 17 && f[0] == px && f[1] == "m1" {
+				return f[17]
+			}
+		}
+		return ""
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if a, b := status("my_rw"), status("my_ro"); a != "UP" || b != "DOWN" {
+			return fmt.Errorf("my_rw %s, my_ro %s", a, b)
+		}
+		return nil
+	})
+	if got, err := query(v["rw"]); err != nil || got != "0" {
+		t.Errorf("through my_rw: %q %v", got, err)
+	}
+	m.SQL(t, "SET GLOBAL read_only = ON")
+	waitFor(t, 5*time.Second, func() error {
+		if a, b := status("my_rw"), status("my_ro"); a != "DOWN" || b != "UP" {
+			return fmt.Errorf("my_rw %s, my_ro %s", a, b)
+		}
+		return nil
+	})
+	if got, err := query(v["ro"]); err != nil || got != "1" {
+		t.Errorf("through my_ro: %q %v", got, err)
+	}
+	if got, err := query(v["rw"]); err == nil {
+		t.Errorf("my_rw still reaches a read-only server: %q", got)
+	}
+}
