@@ -148,7 +148,7 @@ func startStandby(t testing.TB, primary *pgServer) *pgServer {
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	pg := &pgServer{Addr: addr, Port: port, dir: filepath.Join(dir, "data"), bin: primary.bin, as: as}
-	runAs(t, as, filepath.Join(pg.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", primary.Port, "-U", "postgres", "-D", pg.dir, "-R", "-X", "stream", "--no-sync")
+	runAs(t, as, filepath.Join(pg.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", primary.Port, "-U", "postgres", "-D", pg.dir, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast")
 	appendFile(t, filepath.Join(pg.dir, "postgresql.conf"), fmt.Sprintf("port = %s\nunix_socket_directories = '%s'\n", port, dir))
 	pg.Start(t)
 	t.Cleanup(func() { pg.stop() })
