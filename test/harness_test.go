@@ -29,8 +29,8 @@ import (
 	"time"
 )
 
-// pivotdBin is the daemon built once by TestMain.
-var pivotdBin string
+// pivotdBin and pivotctlBin are the binaries the tests run, built once.
+var pivotdBin, pivotctlBin string
 
 // repoRoot is the module root, where ./cmd/pivotd and docs/ live.
 var repoRoot = func() string {
@@ -48,12 +48,15 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	pivotdBin = filepath.Join(dir, "pivotd")
-	build := exec.Command("go", "build", "-o", pivotdBin, "./cmd/pivotd")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "test: building pivotd: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(2)
+	pivotctlBin = filepath.Join(dir, "pivotctl")
+	for bin, pkg := range map[string]string{pivotdBin: "./cmd/pivotd", pivotctlBin: "./cmd/pivotctl"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Dir = repoRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "test: building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(2)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
