@@ -100,7 +100,7 @@ func loadExample(t *testing.T, name string) *example {
 
 func TestExamplesCheck(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"pgsql.cfg", "mysql.cfg"} {
+	for _, name := range []string{"pgsql.cfg", "mysql.cfg", "mariadb.cfg"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(examplesDir, name)

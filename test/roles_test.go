@@ -234,3 +234,71 @@ listen my_ro
 		t.Errorf("my_rw still reaches a read-only server: %q", got)
 	}
 }
+
+// TestMariaDBExample runs docs/examples/mariadb.cfg (leastconn and
+// mysql-check, as HAProxy users write it) in front of two real MariaDB
+// servers, with the mariadb client: a held session makes leastconn send
+// the next client to the other server; read_only, which mysql-check does
+// not look at, keeps both UP (the role check is for that).
+func TestMariaDBExample(t *testing.T) {
+	t.Parallel()
+	db1, db2 := startMariaDB(t), startMariaDB(t)
+	for _, m := range []*mariaServer{db1, db2} {
+		m.SQL(t, "CREATE USER 'haproxy'@'127.0.0.1'; CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON *.* TO 'app'@'127.0.0.1'")
+	}
+	data, err := os.ReadFile(filepath.Join(repoRoot, "docs", "examples", "mariadb.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fe := freeAddr(t)
+	cfg := strings.NewReplacer(
+		"bind :3306", "bind "+fe,
+		"/run/pivot/admin.sock", filepath.Join(dir, "admin.sock"),
+		"192.168.1.21:3306", db1.Addr,
+		"192.168.1.22:3306", db2.Addr,
+	).Replace(string(data))
+	startPivotOpts(t, cfg, pivotOpts{})
+	sock := filepath.Join(dir, "admin.sock")
+	waitFor(t, 10*time.Second, func() error {
+		st := adminSend(t, sock, "show stat\n")
+		if strings.Count(st, "mariadb_servers,db") != 2 || strings.Count(st, ",UP,") < 3 || !strings.Contains(st, "L7OK") {
+			return fmt.Errorf("servers not up yet:\n%s", st)
+		}
+		return nil
+	})
+	client := needProgram(t, "mariadb-client", "mariadb", "mysql")
+	host, port, _ := strings.Cut(fe, ":")
+	mariadb := func(sql string) *exec.Cmd {
+		return exec.Command(client, "--no-defaults", "-h", host, "-P", port, "-u", "app", "-ppw",
+			"--connect-timeout=3", "-N", "-B", "-e", sql)
+	}
+	// One client holds a session; the next one goes to the other server.
+	held := mariadb("SELECT @@port, SLEEP(3)")
+	var heldOut syncBuffer
+	held.Stdout = &heldOut
+	if err := held.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if !strings.Contains(adminSend(t, sock, "show sess\n"), "be=mariadb_servers") {
+			return fmt.Errorf("the first client is not connected yet")
+		}
+		return nil
+	})
+	out, err := mariadb("SELECT @@port").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mariadb through pivot: %v\n%s", err, out)
+	}
+	second := strings.TrimSpace(string(out))
+	held.Wait()
+	first := strings.Fields(heldOut.String())[0]
+	if first == second || (first != db1.Port && first != db2.Port) || (second != db1.Port && second != db2.Port) {
+		t.Errorf("leastconn sent both clients to %s and %s; want one on each server", first, second)
+	}
+	// read_only is not what mysql-check checks: db1 stays UP.
+	db1.SQL(t, "SET GLOBAL read_only = ON")
+	if st := adminSend(t, sock, "show stat\n"); strings.Count(st, ",UP,") < 3 {
+		t.Errorf("a read_only switch changed the states of mysql-check servers:\n%s", st)
+	}
+}
