@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +301,83 @@ func TestMariaDBExample(t *testing.T) {
 	db1.SQL(t, "SET GLOBAL read_only = ON")
 	if st := adminSend(t, sock, "show stat\n"); strings.Count(st, ",UP,") < 3 {
 		t.Errorf("a read_only switch changed the states of mysql-check servers:\n%s", st)
+	}
+}
+
+// TestRedisBenchmarkFailover: redis-benchmark writes through pivot while
+// the replica is promoted (REPLICAOF NO ONE) and the master demoted; the
+// sessions on the demoted master are cut, and a new run goes entirely to
+// the new master, without an error.
+func TestRedisBenchmarkFailover(t *testing.T) {
+	t.Parallel()
+	bench := needProgram(t, "redis-tools", "redis-benchmark")
+	r1, r2 := startRedis(t), startRedis(t)
+	redisCLI(t, r2.Addr, "REPLICAOF", "127.0.0.1", r1.Port)
+	dir := t.TempDir()
+	v := vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
+	startPivot(t, `
+global
+    stats socket $dir/admin.sock level admin
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen redis
+    bind $fe
+    option redis-check role master
+    default-server check inter 200ms rise 1 on-marked-down shutdown-sessions
+    server r1 $r1
+    server r2 $r2
+`, v)
+	sock := filepath.Join(dir, "admin.sock")
+	host, port, _ := strings.Cut(v["fe"], ":")
+	run := func(n string) *exec.Cmd {
+		return exec.Command(bench, "-h", host, "-p", port, "-t", "set", "-n", n, "-c", "4", "-q")
+	}
+	stot := func(srv string) int {
+		for _, l := range strings.Split(adminSend(t, sock, "show stat\n"), "\n") {
+			if f := strings.Split(l, ","); len(f) > 7 && f[0] == "redis" && f[1] == srv {
+				n, _ := strconv.Atoi(f[7])
+				return n
+			}
+		}
+		return -1
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if out, err := redisCLI(t, v["fe"], "PING"); err != nil || out != "PONG" {
+			return fmt.Errorf("redis through pivot: %q %v", out, err)
+		}
+		return nil
+	})
+	during := run("200000")
+	var duringOut syncBuffer
+	during.Stdout, during.Stderr = &duringOut, &duringOut
+	if err := during.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if stot("r1") < 4 {
+			return fmt.Errorf("redis-benchmark not connected yet")
+		}
+		return nil
+	})
+	redisCLI(t, r2.Addr, "REPLICAOF", "NO", "ONE")
+	redisCLI(t, r1.Addr, "REPLICAOF", "127.0.0.1", r2.Port)
+	err := during.Wait() // its connections to r1 are cut: it may stop early
+	t.Logf("redis-benchmark during the promotion: %v: %s", err, strings.TrimSpace(duringOut.String()))
+	waitFor(t, 5*time.Second, func() error {
+		if out, _ := redisCLI(t, v["fe"], "ROLE"); !strings.HasPrefix(out, "master") {
+			return fmt.Errorf("pivot reaches a %q", out)
+		}
+		return nil
+	})
+	before := stot("r1")
+	out, err := run("2000").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SET:") || strings.Contains(string(out), "rror") {
+		t.Fatalf("redis-benchmark after the promotion: %v\n%s", err, out)
+	}
+	if got := stot("r1"); got != before {
+		t.Errorf("%d connections reached the demoted master after the promotion", got-before)
 	}
 }
