@@ -52,6 +52,7 @@ listen pg
     server pg2 $p2
 `, v)
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
 	// Select-only, a new connection per transaction, for 6 seconds.
 	bench := pgbench(t, v["fe"], "-S", "-C", "-c", "4", "-T", "6", "postgres")
 	var out syncBuffer

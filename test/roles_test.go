@@ -72,6 +72,7 @@ listen pg_ro
 		}
 	}
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
 	stat := adminSend(t, sock, "show stat\n")
 	for _, w := range []string{"PostgreSQL primary", "PostgreSQL standby, not primary", "PostgreSQL primary, not standby"} {
 		if !strings.Contains(stat, w) {
@@ -197,6 +198,7 @@ listen my_ro
     server m1 $m check inter 200ms rise 1
 `, v)
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
 	client := needProgram(t, "mariadb-client", "mariadb", "mysql")
 	query := func(addr string) (string, error) {
 		host, port, _ := strings.Cut(addr, ":")
@@ -261,6 +263,7 @@ func TestMariaDBExample(t *testing.T) {
 	).Replace(string(data))
 	startPivotOpts(t, cfg, pivotOpts{})
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
 	waitFor(t, 10*time.Second, func() error {
 		st := adminSend(t, sock, "show stat\n")
 		if strings.Count(st, "mariadb_servers,db") != 2 || strings.Count(st, ",UP,") < 3 || !strings.Contains(st, "L7OK") {
@@ -331,6 +334,7 @@ listen redis
     server r2 $r2
 `, v)
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
 	host, port, _ := strings.Cut(v["fe"], ":")
 	run := func(n string) *exec.Cmd {
 		return exec.Command(bench, "-h", host, "-p", port, "-t", "set", "-n", n, "-c", "4", "-q")
