@@ -20,12 +20,7 @@ func TestFailoverIsAtomic(t *testing.T) {
 	startPivot(t, `
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-listen pg
+`+baseDefaults+`listen pg
     bind $fe
     server a $a
     server b $b

@@ -38,12 +38,7 @@ func TestMaintenanceUnderPgbench(t *testing.T) {
 	startPivot(t, `
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-listen pg
+`+baseDefaults+`listen pg
     bind $fe
     balance leastconn
     option pgsql-check user postgres
@@ -99,12 +94,7 @@ func TestFailoverUnderPgbench(t *testing.T) {
 	dir := t.TempDir()
 	v := vars{"rw": freeAddr(t), "dir": dir, "p1": primary.Addr, "p2": standby.Addr}
 	startPivotOpts(t, expand(`
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    timeout check 1s
+`+baseDefaults+`    timeout check 1s
 listen pg_rw
     bind $rw
     option pgsql-check user pivot role primary password-env PIVOT_TEST_PGPASS

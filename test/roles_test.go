@@ -40,12 +40,7 @@ func TestPostgresRoleChecks(t *testing.T) {
 	p := startPivotOpts(t, expand(`
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    timeout check 2s
+`+baseDefaults+`    timeout check 2s
 listen pg_rw
     bind $rw
     option pgsql-check user pivot role primary password-file $pass
@@ -111,24 +106,22 @@ func redisCLI(t testing.TB, addr string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-// TestRedisRoleChecks: a backend follows the Redis master. When the
-// replica is promoted (REPLICAOF NO ONE) and the old master demoted, new
-// connections go to the new master within a check interval, and the
-// session held on the old one is cut (on-marked-down shutdown-sessions).
-func TestRedisRoleChecks(t *testing.T) {
-	t.Parallel()
-	r1, r2 := startRedis(t), startRedis(t)
+// startRedisPair starts a Redis master r1 and its replica r2, and pivotd
+// with a listen section following the master (role check, sessions cut
+// on a lost role); it returns the frontend in v["fe"] and the admin
+// socket.
+func startRedisPair(t *testing.T) (r1, r2 *redisServer, v vars, sock string) {
+	t.Helper()
+	r1, r2 = startRedis(t), startRedis(t)
 	if out, err := redisCLI(t, r2.Addr, "REPLICAOF", "127.0.0.1", r1.Port); err != nil {
 		t.Fatalf("REPLICAOF: %s %v", out, err)
 	}
 	dir := t.TempDir()
-	v := vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
+	v = vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
 	startPivot(t, `
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
+global
+    stats socket $dir/admin.sock level admin
+`+baseDefaults+`
 listen redis
     bind $fe
     option redis-check role master
@@ -136,17 +129,45 @@ listen redis
     server r1 $r1
     server r2 $r2
 `, v)
-	port := func() string {
-		t.Helper()
+	sock = filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
+	return r1, r2, v, sock
+}
+
+// waitRedisFailover waits until pivot has r1 down and r2 up.
+func waitRedisFailover(t *testing.T, sock string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, func() error {
+		st := map[string]string{}
+		for _, l := range strings.Split(adminSend(t, sock, "show stat\n"), "\n") {
+			if f := strings.Split(l, ","); len(f) > 17 && f[0] == "redis" {
+				st[f[1]] = f[17]
+			}
+		}
+		if st["r1"] != "DOWN" || st["r2"] != "UP" {
+			return fmt.Errorf("r1 %s, r2 %s", st["r1"], st["r2"])
+		}
+		return nil
+	})
+}
+
+// TestRedisRoleChecks: a backend follows the Redis master. When the
+// replica is promoted (REPLICAOF NO ONE) and the old master demoted, new
+// connections go to the new master within a check interval, and the
+// session held on the old one is cut (on-marked-down shutdown-sessions).
+func TestRedisRoleChecks(t *testing.T) {
+	t.Parallel()
+	r1, r2, v, sock := startRedisPair(t)
+	port := func() (string, error) {
 		out, err := redisCLI(t, v["fe"], "CONFIG", "GET", "port")
 		if err != nil {
-			t.Fatalf("redis-cli through pivot: %s %v", out, err)
+			return "", fmt.Errorf("redis-cli through pivot: %s %v", out, err)
 		}
-		return strings.Fields(out)[len(strings.Fields(out))-1]
+		return strings.Fields(out)[len(strings.Fields(out))-1], nil
 	}
 	for range 3 {
-		if got := port(); got != r1.Port {
-			t.Fatalf("reached port %s; want the master %s", got, r1.Port)
+		if got, err := port(); err != nil || got != r1.Port {
+			t.Fatalf("reached port %s (%v); want the master %s", got, err, r1.Port)
 		}
 	}
 	held := dial(t, v["fe"])
@@ -159,12 +180,14 @@ listen redis
 
 	redisCLI(t, r2.Addr, "REPLICAOF", "NO", "ONE")
 	redisCLI(t, r1.Addr, "REPLICAOF", "127.0.0.1", r2.Port)
-	waitFor(t, 5*time.Second, func() error {
-		if got := port(); got != r2.Port {
-			return fmt.Errorf("reaches port %s", got)
+	// Within a check interval r1 is down and r2 up; from then on every
+	// connection reaches r2 (one made in between may be cut with r1's).
+	waitRedisFailover(t, sock)
+	for range 3 {
+		if got, err := port(); err != nil || got != r2.Port {
+			t.Fatalf("after the promotion: reached %s (%v); want %s", got, err, r2.Port)
 		}
-		return nil
-	})
+	}
 	held.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := held.r.ReadString('\n'); err == nil {
 		t.Error("the session on the demoted master was not cut")
@@ -183,12 +206,7 @@ func TestMariaDBRoleChecks(t *testing.T) {
 	startPivot(t, `
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-listen my_rw
+`+baseDefaults+`listen my_rw
     bind $rw
     option mysql-check user pivot role writable password secret
     server m1 $m check inter 200ms rise 1
@@ -314,27 +332,7 @@ func TestMariaDBExample(t *testing.T) {
 func TestRedisBenchmarkFailover(t *testing.T) {
 	t.Parallel()
 	bench := needProgram(t, "redis-tools", "redis-benchmark")
-	r1, r2 := startRedis(t), startRedis(t)
-	redisCLI(t, r2.Addr, "REPLICAOF", "127.0.0.1", r1.Port)
-	dir := t.TempDir()
-	v := vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
-	startPivot(t, `
-global
-    stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-listen redis
-    bind $fe
-    option redis-check role master
-    default-server check inter 200ms rise 1 on-marked-down shutdown-sessions
-    server r1 $r1
-    server r2 $r2
-`, v)
-	sock := filepath.Join(dir, "admin.sock")
-	waitAdminAlive(t, sock)
+	r1, r2, v, sock := startRedisPair(t)
 	host, port, _ := strings.Cut(v["fe"], ":")
 	run := func(n string) *exec.Cmd {
 		return exec.Command(bench, "-h", host, "-p", port, "-t", "set", "-n", n, "-c", "4", "-q")
@@ -370,12 +368,7 @@ listen redis
 	redisCLI(t, r1.Addr, "REPLICAOF", "127.0.0.1", r2.Port)
 	err := during.Wait() // its connections to r1 are cut: it may stop early
 	t.Logf("redis-benchmark during the promotion: %v: %s", err, strings.TrimSpace(duringOut.String()))
-	waitFor(t, 5*time.Second, func() error {
-		if out, _ := redisCLI(t, v["fe"], "ROLE"); !strings.HasPrefix(out, "master") {
-			return fmt.Errorf("pivot reaches a %q", out)
-		}
-		return nil
-	})
+	waitRedisFailover(t, sock)
 	before := stot("r1")
 	out, err := run("2000").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "SET:") || strings.Contains(string(out), "rror") {

@@ -26,12 +26,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(expand(`
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+`+baseDefaults+`frontend fe
     bind $fe
     default_backend be
 frontend fe2
@@ -142,12 +137,7 @@ func TestBadStateFile(t *testing.T) {
 	os.WriteFile(cfg, []byte(expand(`
 global
     stats socket $dir/admin.sock level admin
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-listen app
+`+baseDefaults+`listen app
     bind $fe
     server a $a
     server b $a
@@ -184,12 +174,7 @@ func TestHAProxyLoadsPivotState(t *testing.T) {
 	dir := t.TempDir()
 	a, b := startBackend(t, "a"), startBackend(t, "b")
 	body := `
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    load-server-state-from-file global
+`+baseDefaults+`    load-server-state-from-file global
 frontend fe
     bind $fe
     default_backend be
