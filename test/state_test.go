@@ -174,7 +174,7 @@ func TestHAProxyLoadsPivotState(t *testing.T) {
 	dir := t.TempDir()
 	a, b := startBackend(t, "a"), startBackend(t, "b")
 	body := `
-`+baseDefaults+`    load-server-state-from-file global
+` + baseDefaults + `    load-server-state-from-file global
 frontend fe
     bind $fe
     default_backend be
