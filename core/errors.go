@@ -67,6 +67,9 @@ var (
 	// ErrBadTrack: `add server ... track` names a server that cannot be
 	// tracked; the message says why, in HAProxy's words.
 	ErrBadTrack = errors.New("cannot track")
+	// ErrTargetDown: a failover to a server its checks found down would
+	// leave the backend without a server.
+	ErrTargetDown = errors.New("the target server is not up")
 	// ErrBadValue: a number or address outside what the setting accepts.
 	ErrBadValue = errors.New("invalid value")
 )

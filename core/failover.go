@@ -1,9 +1,6 @@
 package core
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // FailoverChange is what a failover did to one server.
 type FailoverChange struct {
@@ -12,10 +9,6 @@ type FailoverChange struct {
 	To     string // its status after
 	Cut    int    // sessions cut
 }
-
-// ErrTargetDown: a failover to a server that is not up would leave the
-// backend without a server.
-var ErrTargetDown = fmt.Errorf("the target server is not up")
 
 // Failover makes one server of a backend the only one taking new
 // connections, in one step: the target leaves maintenance and drain, then
@@ -44,7 +37,7 @@ func (c *Core) Failover(backend, server string, keepSessions bool) ([]FailoverCh
 	}
 	now := time.Now()
 	var changes []FailoverChange
-	var others []*Server
+	var others []*Server // taken out; others[i] is changes[len(changes)-len(others)+i]
 	before := target.statusTextLocked()
 	b.setAdminLocked(target, target.admin&^(AdminForcedMaint|AdminForcedDrain), byOperator, now)
 	if after := target.statusTextLocked(); after != before {
@@ -68,15 +61,9 @@ func (c *Core) Failover(backend, server string, keepSessions bool) ([]FailoverCh
 	done(nil)
 	c.saveState()
 	if !keepSessions {
-		for i, ch := range changes {
-			if ch.Server == target.name {
-				continue
-			}
-			for _, s := range others {
-				if s.name == ch.Server {
-					changes[i].Cut = s.sessions.shutdown(termKilled)
-				}
-			}
+		first := len(changes) - len(others)
+		for i, s := range others {
+			changes[first+i].Cut = s.sessions.shutdown(termKilled)
 		}
 	}
 	return changes, nil

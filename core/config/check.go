@@ -96,18 +96,17 @@ func parseRole(c *lineCtx, spec *CheckSpec, args []string) bool {
 			return false
 		}
 	}
-	if n := btoi(spec.Password != "") + btoi(spec.PasswordFile != "") + btoi(spec.PasswordEnv != ""); n > 1 {
+	given := 0
+	for _, v := range []string{spec.Password, spec.PasswordFile, spec.PasswordEnv} {
+		if v != "" {
+			given++
+		}
+	}
+	if given > 1 {
 		c.errorf("give one of password, password-file and password-env")
 		return false
 	}
 	return true
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TCPCheckRule is one `tcp-check` line.
