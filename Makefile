@@ -18,7 +18,7 @@ build:
 
 # Every test: vet, unit tests under the race detector, the end-to-end suite
 # against the built binaries (with the HAProxy compatibility suite), and a
-# bounded run of the config fuzzer.
+# bounded run of the config and agent-reply fuzzers.
 test: build lint unit e2e fuzz
 
 lint:
@@ -33,6 +33,7 @@ e2e:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzConfig -fuzztime=$(FUZZTIME) ./core/config
+	$(GO) test -run='^$$' -fuzz=FuzzParseAgentReply -fuzztime=5s ./core/probe
 
 # The HAProxy compatibility suite alone (it is part of `make test`): the
 # real HAProxy and pivotd get the same configuration, commands and traffic

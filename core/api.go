@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -91,25 +92,30 @@ func (c *Core) SetServerState(backend, server string, st AdminState) error {
 // only takes 0% and 100%.
 func (c *Core) SetServerWeight(backend, server string, value int, percent bool) error {
 	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
-		w := value
-		if percent {
-			if value < 0 {
-				return ErrWeightNegative
-			}
-			w = min(s.initial.Weight*value/100, config.MaxWeight)
-		} else if value < 0 || value > config.MaxWeight {
-			return ErrWeightRange
+		return b.setWeightLocked(s, value, percent, now)
+	})
+}
+
+// setWeightLocked is SetServerWeight for a server whose backend lock is
+// held; an agent's "N%" comes here too.
+func (b *Backend) setWeightLocked(s *Server, value int, percent bool, now time.Time) error {
+	w := value
+	if percent {
+		if value < 0 {
+			return ErrWeightNegative
 		}
-		if b.algo.static() && w != 0 && w != s.initial.Weight {
-			return ErrStaticWeight
-		}
-		if w == s.uweight {
-			return nil
-		}
+		w = min(s.initial.Weight*value/100, config.MaxWeight)
+	} else if value < 0 || value > config.MaxWeight {
+		return ErrWeightRange
+	}
+	if b.algo.static() && w != 0 && w != s.initial.Weight {
+		return ErrStaticWeight
+	}
+	if w != s.uweight {
 		s.uweight = w
 		b.publishLocked(now)
-		return nil
-	})
+	}
+	return nil
 }
 
 // ServerWeight returns a server's current (user) and initial weights.
@@ -174,12 +180,88 @@ func (c *Core) SetServerHealth(backend, server string, h Health) error {
 	})
 }
 
-// SetServerAgent forces the agent's verdict on a server. pivot has no
-// agent checks yet, so it refuses as HAProxy does for a server without
-// one.
+// SetServerAgent forces the agent's verdict on a server (`set server
+// ... agent up|down`) until its next answer, as HAProxy does: down takes
+// the server down, up brings it up.
 func (c *Core) SetServerAgent(backend, server string, up bool) error {
-	return c.withServer(backend, server, func(*Backend, *Server, time.Time) error {
-		return ErrNoAgent
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.agent.enabled {
+			return ErrNoAgent
+		}
+		if up {
+			s.agent.health = s.agent.full()
+			b.setOpLocked(s, OpRunning, byOperator, "changed from CLI", now)
+		} else {
+			s.agent.health = 0
+			b.setOpLocked(s, OpStopped, byOperator, "changed from CLI", now)
+		}
+		return nil
+	})
+}
+
+// SetServerAgentEnabled enables or disables a server's agent checks
+// (`enable|disable agent`). A disabled agent no longer holds the server
+// down, but nothing is brought up until a check says so.
+func (c *Core) SetServerAgentEnabled(backend, server string, on bool) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.agent.configured {
+			return ErrAgentNotConfigured
+		}
+		if s.agent.enabled == on {
+			return nil
+		}
+		s.agent.enabled = on
+		if on {
+			c.startAgentLocked(s)
+		}
+		b.publishLocked(now)
+		return nil
+	})
+}
+
+// ServerAgentEnabled reports whether a server's agent check is enabled.
+func (c *Core) ServerAgentEnabled(backend, server string) (on bool, err error) {
+	err = c.withServer(backend, server, func(_ *Backend, s *Server, _ time.Time) error {
+		on = s.agent.enabled
+		return nil
+	})
+	return on, err
+}
+
+// SetServerAgentTarget changes where a server's agent is asked: host
+// (an IP address, "" keeps it) and port (-1 keeps it). As in HAProxy
+// only an enabled agent can be moved.
+func (c *Core) SetServerAgentTarget(backend, server, host string, port int) error {
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return refuse(ErrBadValue, "agent address %q is not an IPv4 or IPv6 address", host)
+		}
+	}
+	if port < -1 || port > 65535 {
+		return refuse(ErrBadValue, "agent port %d is out of range", port)
+	}
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.agent.enabled {
+			return ErrNoAgent
+		}
+		if host != "" {
+			s.agent.addr = host
+		}
+		if port >= 0 {
+			s.agent.port = port
+		}
+		return nil
+	})
+}
+
+// SetServerAgentSend changes what a server's agent is sent on connect.
+func (c *Core) SetServerAgentSend(backend, server, send string) error {
+	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
+		if !s.agent.enabled {
+			return ErrNoAgent
+		}
+		s.agent.send = send
+		return nil
 	})
 }
 
@@ -296,6 +378,9 @@ func (c *Core) addServer(backend string, sc config.Server, ready bool) error {
 		s.check.health = s.check.rise
 	}
 	b.servers = append(b.servers, s)
+	if s.agent.configured {
+		c.startAgentLocked(s)
+	}
 	if s.check.configured {
 		c.startCheckLocked(s)
 	}
@@ -321,8 +406,10 @@ func (c *Core) DelServer(backend, server string) error {
 			b.deletedNames = append(b.deletedNames, s.name)
 		}
 		c.detachLocked(s)
-		if s.check.stop != nil {
-			s.check.stop()
+		for _, stop := range []context.CancelFunc{s.check.stop, s.agent.stop} {
+			if stop != nil {
+				stop()
+			}
 		}
 		b.servers = slices.DeleteFunc(b.servers, func(x *Server) bool { return x == s })
 		b.publishLocked(now)

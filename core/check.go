@@ -25,6 +25,7 @@ type checkState struct {
 	downInter  time.Duration
 	port       int    // check port; 0 = the server's
 	addr       string // check address; "" = the server's
+	send       string // agent-send: what the agent is sent (agent only)
 
 	status   CheckStatus
 	info     string // last_chk: free text detail of the last result
@@ -181,7 +182,7 @@ func (b *Backend) checkResultLocked(s *Server, res probe.Result, now time.Time) 
 	}
 	reason := checkReason(status, c.code, info, res.Took)
 	switch {
-	case c.health >= c.rise && s.op == OpStopped:
+	case c.health >= c.rise && s.op == OpStopped && s.agentAllowsUpLocked():
 		b.setOpLocked(s, OpRunning, byCheck, reason, now)
 	case c.health == 0 && s.op != OpStopped:
 		b.setOpLocked(s, OpStopped, byCheck, reason, now)

@@ -263,6 +263,20 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		addr:       sc.CheckAddr,
 		status:     CheckInit,
 	}
+	// HAProxy's agent has a rise and fall of its own, both 1: one answer
+	// decides.
+	s.agent = checkState{
+		configured: sc.Agent,
+		enabled:    sc.Agent && !dynamic,
+		rise:       1,
+		fall:       1,
+		health:     1,
+		inter:      sc.AgentInter,
+		port:       sc.AgentPort,
+		addr:       sc.AgentAddr,
+		send:       sc.AgentSend,
+		status:     CheckInit,
+	}
 	// An added server starts in maintenance; `disabled` on its line
 	// marks it as the configuration's maintenance, as HAProxy does.
 	if dynamic || sc.Disabled {
@@ -341,6 +355,9 @@ func (c *Core) Start() error {
 			if s.check.configured {
 				c.startCheckLocked(s)
 			}
+			if s.agent.configured {
+				c.startAgentLocked(s)
+			}
 		}
 		b.mu.Unlock()
 	}
@@ -379,6 +396,20 @@ func (c *Core) startCheckLocked(s *Server) {
 	go func() {
 		defer c.loopWG.Done()
 		checkLoop(ctx, s)
+	}()
+}
+
+// startAgentLocked starts a server's agent loop. s.b.mu must be held.
+func (c *Core) startAgentLocked(s *Server) {
+	if s.agent.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	s.agent.stop = cancel
+	c.loopWG.Add(1)
+	go func() {
+		defer c.loopWG.Done()
+		agentLoop(ctx, s)
 	}()
 }
 

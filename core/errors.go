@@ -42,6 +42,9 @@ var (
 	ErrNoCheck = errors.New("health checks are not configured on this server")
 	// ErrNoAgent: the server has no agent check configured.
 	ErrNoAgent = errors.New("agent checks are not enabled on this server")
+	// ErrAgentNotConfigured: `enable agent` on a server without
+	// agent-check.
+	ErrAgentNotConfigured = errors.New("agent was not configured on this server")
 	// ErrNotInMaint: only servers in maintenance can be deleted.
 	ErrNotInMaint = errors.New("only servers in maintenance mode can be deleted")
 	// ErrHasSessions: a server with sessions or queued connections cannot

@@ -57,6 +57,7 @@ type Server struct {
 	chkDown    int64 // up → down transitions
 	warmupEnd  time.Time
 	check      checkState
+	agent      checkState // agent-check: the same bookkeeping, its own loop
 	deleted    bool
 	// track is the server this one follows (`track`), trackers those
 	// following it, in the order they were attached. Both change only
@@ -69,10 +70,25 @@ type Server struct {
 	trackOp Op // the tracked server's operational state, mirrored
 }
 
+// persisted is what the state file keeps of a server's runtime state;
+// comparing two tells whether a change needs writing.
+type persisted struct {
+	op              Op
+	admin           Admin
+	weight, maxconn int
+}
+
+func (s *Server) persistedLocked() persisted {
+	return persisted{s.op, s.admin, s.uweight, s.cfgMaxconn}
+}
+
 // checkView is the part of a check a status is worded from.
 type checkView struct {
 	health, rise, fall int
 	enabled            bool
+	// agent: an agent check is enabled; agentHealth is its counter.
+	agent       bool
+	agentHealth int
 }
 
 // viewLocked is the check a status is worded from: a tracking server's
@@ -81,7 +97,7 @@ func (s *Server) viewLocked() checkView {
 	if s.track != nil {
 		return s.via
 	}
-	return checkView{s.check.health, s.check.rise, s.check.fall, s.check.enabled}
+	return checkView{s.check.health, s.check.rise, s.check.fall, s.check.enabled, s.agent.enabled, s.agent.health}
 }
 
 // path is "backend/server", as HAProxy names a tracked server.

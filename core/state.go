@@ -86,6 +86,7 @@ type CheckStatus uint8
 const (
 	CheckUnknown  CheckStatus = 0
 	CheckInit     CheckStatus = 1
+	CheckChecked  CheckStatus = 3 // an agent answered without a health word
 	CheckSockErr  CheckStatus = 5
 	CheckL4OK     CheckStatus = 6
 	CheckL4Tout   CheckStatus = 7
@@ -103,6 +104,7 @@ const (
 var checkStatusText = map[CheckStatus][2]string{
 	CheckUnknown:  {"UNK", "Unknown"},
 	CheckInit:     {"INI", "Initializing"},
+	CheckChecked:  {"CHECKED", "No status change"},
 	CheckSockErr:  {"SOCKERR", "Socket error"},
 	CheckL4OK:     {"L4OK", "Layer4 check passed"},
 	CheckL4Tout:   {"L4TOUT", "Layer4 timeout"},
@@ -162,6 +164,9 @@ func (s *Server) statusTextLocked() string {
 	case OpRunning, OpStarting:
 		goingDown := checked && !full
 		if s.admin.Drain() {
+			if v.agent {
+				return "DRAIN (agent)"
+			}
 			if goingDown {
 				return fmt.Sprintf("DRAIN %d/%d", health-rise+1, fall)
 			}
@@ -180,7 +185,12 @@ func (s *Server) statusTextLocked() string {
 		}
 		return fmt.Sprintf("NOLB %d/%d", health-rise+1, fall)
 	}
-	if checked && health != 0 {
+	switch {
+	case v.agent && v.agentHealth == 0:
+		return "DOWN (agent)"
+	case checked && health == 0:
+		return "DOWN"
+	case checked || v.agent:
 		return fmt.Sprintf("DOWN %d/%d", health, rise)
 	}
 	return "DOWN"

@@ -29,9 +29,9 @@ import (
 const ServersStateHeader = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
 
 // WriteServersState writes the header and one line per server row, as
-// `show servers state` prints them. pivot has no agent checks, SRV
-// records or TLS, so those columns hold their "none" values; a backend
-// id is never forced at runtime.
+// `show servers state` prints them. pivot has no SRV records or TLS, so
+// those columns hold their "none" values; a backend id is never forced
+// at runtime.
 func WriteServersState(w io.Writer, servers []StatRow) {
 	var b strings.Builder
 	b.WriteString(ServersStateHeader)
@@ -39,10 +39,10 @@ func WriteServersState(w io.Writer, servers []StatRow) {
 		fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d %d %d %s %d %s %d %d %s %s %d\n",
 			r.ProxyID, r.Proxy, r.ID, r.Name, orDash(r.IP),
 			r.OpState, r.AdminBits, r.UWeight, r.IWeight, r.LastChg,
-			r.CheckNum, checkResult(r), r.CheckHealth, r.CheckState, 0, // agent state
+			r.CheckNum, checkResult(r), r.CheckHealth, r.CheckState, r.AgentState,
 			0, b2i(r.ForcedID), // bk_f_forced_id, srv_f_forced_id
 			orDash(r.FQDN), r.Port, "-", 0, // srvrecord, srv_use_ssl
-			r.CheckPort, orDash(r.CheckAddr), "-", 0) // agent addr and port
+			r.CheckPort, orDash(r.CheckAddr), orDash(r.AgentAddr), r.AgentPort)
 	}
 	io.WriteString(w, b.String())
 }

@@ -85,6 +85,14 @@ type StatRow struct {
 	LastChk              string
 	CheckRise, CheckFall int64
 	CheckHealth          int64
+	// AgentShown: an agent check is enabled (agent_* columns shown).
+	AgentShown               bool
+	AgentStatus, AgentDesc   string
+	LastAgt                  string
+	AgentCode, AgentDuration int64
+	AgentNum                 CheckStatus
+	AgentRise, AgentFall     int64
+	AgentHealth              int64
 
 	// Frontend rates and limits.
 	Rate, RateMax         int64
@@ -111,6 +119,11 @@ type StatRow struct {
 	Port       int64
 	CheckPort  int64
 	CheckAddr  string
+	// AgentState holds the agent's flags as CheckState does, plus 0x10
+	// (an agent); AgentAddr and AgentPort are where it is asked.
+	AgentState int64
+	AgentAddr  string
+	AgentPort  int64
 }
 
 // Stats returns a row for every object, in HAProxy's order: for each
@@ -279,18 +292,7 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	c := &s.check
 	r.CheckNum = c.status
 	r.CheckPort, r.CheckAddr = int64(c.port), c.addr
-	if c.running {
-		r.CheckState |= 0x1
-	}
-	if c.configured {
-		r.CheckState |= 0x2
-	}
-	if c.enabled {
-		r.CheckState |= 0x4
-	}
-	if c.paused {
-		r.CheckState |= 0x8
-	}
+	r.CheckState = c.flags()
 	r.HasCheck = c.enabled
 	r.CheckShown = c.enabled && !s.admin.Maint()
 	r.ChkFail = c.failed
@@ -303,7 +305,39 @@ func (s *Server) statRowLocked(now time.Time) StatRow {
 	r.CheckDuration = c.duration.Milliseconds()
 	r.LastChk = c.info
 	r.CheckRise, r.CheckFall, r.CheckHealth = int64(c.rise), int64(c.fall), int64(c.health)
+
+	ag := &s.agent
+	if ag.configured {
+		r.AgentState = ag.flags() | 0x10
+		r.AgentAddr, r.AgentPort = ag.addr, int64(ag.port)
+	}
+	r.AgentShown = ag.enabled
+	r.AgentNum = ag.status
+	r.AgentStatus = ag.status.Code()
+	if ag.running {
+		r.AgentStatus = "* " + r.AgentStatus
+	}
+	r.AgentDesc = ag.status.Desc()
+	r.LastAgt = ag.info
+	r.AgentCode = int64(ag.code)
+	r.AgentDuration = ag.duration.Milliseconds()
+	r.AgentRise, r.AgentFall, r.AgentHealth = int64(ag.rise), int64(ag.fall), int64(ag.health)
 	return r
+}
+
+// flags are HAProxy's check state bits: 0x1 running, 0x2 configured,
+// 0x4 enabled, 0x8 paused by maintenance.
+func (c *checkState) flags() int64 {
+	var f int64
+	for _, b := range []struct {
+		on  bool
+		bit int64
+	}{{c.running, 0x1}, {c.configured, 0x2}, {c.enabled, 0x4}, {c.paused, 0x8}} {
+		if b.on {
+			f |= b.bit
+		}
+	}
+	return f
 }
 
 func trackedPath(s *Server) string {

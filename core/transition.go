@@ -132,6 +132,10 @@ func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 			return
 		}
 	}
+	if !s.agentAllowsUpLocked() {
+		s.op = OpStopped // the agent said down while it was in maintenance
+		return
+	}
 	if s.track != nil && s.trackOp != OpRunning && s.trackOp != OpStarting {
 		s.op = s.trackOp
 		if s.op == OpStopped {
@@ -172,7 +176,6 @@ func (b *Backend) setOpLocked(s *Server, next Op, o origin, reason string, now t
 		s.op = OpStopped
 		s.downSince = now
 		s.chkDown++
-		s.check.health = 0
 		b.publishLocked(now)
 		b.stateLog(logging.Alert, fmt.Sprintf("%s is DOWN%s. %s", s.label(), how, b.leftLocked(s)), o)
 		if o == byCheck && s.initial.OnMarkedDownShutdown {

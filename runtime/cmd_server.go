@@ -37,8 +37,7 @@ func (c *adminConn) setServer(w io.Writer, args []string) {
 		}
 		c.apply(w, c.srv.core.SetServerHealth(be, srv, h))
 	case "agent":
-		// No server has an agent check yet: HAProxy checks that first.
-		c.apply(w, c.srv.core.SetServerAgent(be, srv, value == "up"))
+		c.setAgent(w, be, srv, value)
 	case "addr":
 		c.setAddr(w, be, srv, args[4:])
 	case "check-addr":
@@ -55,10 +54,24 @@ func (c *adminConn) setServer(w io.Writer, args []string) {
 		if err := c.srv.core.SetServerCheckPort(be, srv, port); err != nil {
 			c.checkWarning(w, err)
 		}
-	case "agent-addr", "agent-port":
-		replyBare(w, "agent checks are not enabled on this server")
+	case "agent-addr":
+		if value == "" {
+			reply(w, "set server <b>/<s> agent-addr requires an address and optionally a port.")
+			return
+		}
+		port := ""
+		if arg(args, 5) == "port" {
+			port = arg(args, 6)
+		}
+		c.setAgentTarget(w, be, srv, value, port)
+	case "agent-port":
+		if value == "" {
+			reply(w, "set server <b>/<s> agent-port requires a port.")
+			return
+		}
+		c.setAgentTarget(w, be, srv, "", value)
 	case "agent-send":
-		reply(w, "agent checks are not enabled on this server.")
+		c.apply(w, c.srv.core.SetServerAgentSend(be, srv, value))
 	case "maxconn": // pivot's extension: the same as `set maxconn server`
 		c.setMaxconn(w, be, srv, value)
 	case "fqdn":
@@ -259,14 +272,81 @@ func (c *adminConn) enableHealth(w io.Writer, args []string) {
 	}
 }
 
-// enableAgent is `enable agent` / `disable agent`; pivot has no agent
-// checks yet, so enabling one is always refused.
-func (c *adminConn) enableAgent(w io.Writer, args []string) {
-	if _, _, ok := c.serverArg(w, arg(args, 2)); !ok {
+// setAgent is `set server <b>/<s> agent up|down`.
+func (c *adminConn) setAgent(w io.Writer, be, srv, value string) {
+	if value != "up" && value != "down" {
+		// HAProxy looks at the agent before the word.
+		if c.agentEnabled(w, be, srv) {
+			reply(w, "'set server <srv> agent' expects 'up' or 'down'.")
+		}
 		return
 	}
-	if args[0] == "enable" {
+	c.apply(w, c.srv.core.SetServerAgent(be, srv, value == "up"))
+}
+
+// agentEnabled reports whether the server's agent check is enabled, and
+// answers HAProxy's refusal when it is not.
+func (c *adminConn) agentEnabled(w io.Writer, be, srv string) bool {
+	on, err := c.srv.core.ServerAgentEnabled(be, srv)
+	if err != nil {
+		c.apply(w, err)
+		return false
+	}
+	if !on {
+		c.apply(w, core.ErrNoAgent)
+	}
+	return on
+}
+
+// setAgentTarget is `set server ... agent-addr <ip> [port <port>]` and
+// `agent-port <port>`, answered with HAProxy's warnings; host or port
+// is "" when not given.
+func (c *adminConn) setAgentTarget(w io.Writer, be, srv, host, port string) {
+	on, err := c.srv.core.ServerAgentEnabled(be, srv)
+	if err != nil {
+		c.apply(w, err)
+		return
+	}
+	p := -1 // unchanged
+	switch n, perr := strconv.Atoi(port); {
+	case !on:
+		replyBare(w, "agent checks are not enabled on this server")
+		return
+	case host != "" && !validIP(host):
+		replyBare(w, fmt.Sprintf("invalid addr '%s'", host))
+		return
+	case port == "":
+	case perr != nil:
+		replyBare(w, "provided port is not an integer")
+		return
+	case n < 0 || n > 65535:
+		replyBare(w, "provided port is invalid")
+		return
+	default:
+		p = n
+	}
+	c.apply(w, c.srv.core.SetServerAgentTarget(be, srv, host, p))
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// enableAgent is `enable agent` / `disable agent`.
+func (c *adminConn) enableAgent(w io.Writer, args []string) {
+	be, srv, ok := c.serverArg(w, arg(args, 2))
+	if !ok {
+		return
+	}
+	err := c.srv.core.SetServerAgentEnabled(be, srv, args[0] == "enable")
+	switch {
+	case errors.Is(err, core.ErrAgentNotConfigured) && args[0] == "enable":
 		reply(w, "Agent was not configured on this server, cannot enable.")
+	case errors.Is(err, core.ErrAgentNotConfigured):
+		// HAProxy says nothing when disabling an agent that is not there.
+	default:
+		c.apply(w, err)
 	}
 }
 

@@ -132,6 +132,16 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 		c[stCheckFall] = cellNum(r.CheckFall)
 		c[stCheckHealth] = cellNum(r.CheckHealth)
 	}
+	if r.AgentShown {
+		c[stAgentStatus] = cellStr(r.AgentStatus)
+		c[stAgentCode] = cellNumIf(r.AgentNum >= core.CheckL7OK, r.AgentCode)
+		c[stAgentDuration] = cellNum(r.AgentDuration)
+		c[stLastAgt] = cellStr(r.LastAgt)
+		c[stAgentDesc] = cellStr(r.AgentDesc)
+		c[stAgentRise] = cellNum(r.AgentRise)
+		c[stAgentFall] = cellNum(r.AgentFall)
+		c[stAgentHealth] = cellNum(r.AgentHealth)
+	}
 	if env.sensitive {
 		c[stAddr] = cellStr(r.Addr)
 	}
@@ -154,7 +164,7 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 // use, which also counts the connections of health checks: a server
 // that was ever checked has needed at least one.
 func usedMax(r core.StatRow) int64 {
-	if r.CheckNum > core.CheckInit {
+	if r.CheckNum > core.CheckInit || r.AgentNum > core.CheckInit {
 		return max(r.ConnsMax, 1)
 	}
 	return r.ConnsMax

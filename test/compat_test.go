@@ -410,7 +410,7 @@ func compatNormCSV(s string) string {
 // compatNormServersState blanks srv_time_since_last_change.
 func compatNormServersState(s string) string {
 	lines := strings.Split(s, "\n")
-	idx, res, st := -1, -1, -1
+	idx, res, st, ag := -1, -1, -1, -1
 	for i, l := range lines {
 		switch {
 		case strings.HasPrefix(l, "# be_id "):
@@ -418,6 +418,7 @@ func compatNormServersState(s string) string {
 			idx = slices.Index(cols, "srv_time_since_last_change")
 			res = slices.Index(cols, "srv_check_result")
 			st = slices.Index(cols, "srv_check_state")
+			ag = slices.Index(cols, "srv_agent_state")
 		case l == "":
 			idx = -1
 		case idx >= 0:
@@ -433,6 +434,11 @@ func compatNormServersState(s string) string {
 					f[st] = strconv.Itoa(n &^ 1)
 				}
 				f[res] = compatCheckResult(f[res-1])
+			}
+			if ag > 0 && ag < len(f) {
+				if n, err := strconv.Atoi(f[ag]); err == nil {
+					f[ag] = strconv.Itoa(n &^ 1)
+				}
 			}
 			lines[i] = strings.Join(f, " ")
 		}
@@ -612,6 +618,7 @@ func (p *compatPair) settle(t testing.TB) {
 		}
 		cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
 		st, cs := slices.Index(cols, "status"), slices.Index(cols, "check_status")
+		as, la := slices.Index(cols, "agent_status"), slices.Index(cols, "last_agt")
 		for _, l := range lines[1:] {
 			c := strings.Split(l, ",")
 			if len(c) <= cs {
@@ -622,7 +629,11 @@ func (p *compatPair) settle(t testing.TB) {
 			if matches(`\d/\d`, c[st]) {
 				return "", fmt.Errorf("%s: %s/%s is %q %q", d.Name, c[0], c[1], c[st], c[cs])
 			}
-			fmt.Fprintf(&b, "%s/%s %s %s\n", c[0], c[1], c[st], strings.TrimPrefix(c[cs], "* "))
+			fmt.Fprintf(&b, "%s/%s %s %s", c[0], c[1], c[st], strings.TrimPrefix(c[cs], "* "))
+			if len(c) > la && c[as] != "" { // an agent: its answer too
+				fmt.Fprintf(&b, " agent %s %s", strings.TrimPrefix(c[as], "* "), c[la])
+			}
+			b.WriteString("\n")
 		}
 		return b.String(), nil
 	}

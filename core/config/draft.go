@@ -35,10 +35,11 @@ func builtinDefaults() *draft {
 			Balance: Balance{Algo: "roundrobin"},
 		},
 		tmpl: Server{
-			Inter:  DefaultInter,
-			Rise:   DefaultRise,
-			Fall:   DefaultFall,
-			Weight: DefaultWeight,
+			Inter:      DefaultInter,
+			AgentInter: DefaultInter,
+			Rise:       DefaultRise,
+			Fall:       DefaultFall,
+			Weight:     DefaultWeight,
 		},
 	}
 }

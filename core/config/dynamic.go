@@ -30,6 +30,9 @@ func ParseServer(name, addr string, keywords []string) (Server, error) {
 	if s.Check && s.Track != "" {
 		return Server{}, errors.New("unable to enable checks and tracking at the same time!")
 	}
+	if s.Agent && s.AgentPort == 0 {
+		return Server{}, errors.New(errAgentPort + ".")
+	}
 	s.IDForced = s.ID != 0
 	if s.FastInter == 0 {
 		s.FastInter = s.Inter

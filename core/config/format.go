@@ -251,6 +251,19 @@ func (w *formatter) server(s *Server) {
 	if s.CheckAddr != "" {
 		words = append(words, "addr", s.CheckAddr)
 	}
+	if s.Agent {
+		words = append(words, "agent-check")
+	}
+	words = append(words, "agent-inter", formatTime(s.AgentInter))
+	if s.AgentPort != 0 {
+		words = append(words, "agent-port", strconv.Itoa(s.AgentPort))
+	}
+	if s.AgentAddr != "" {
+		words = append(words, "agent-addr", s.AgentAddr)
+	}
+	if s.AgentSend != "" {
+		words = append(words, "agent-send", quote(s.AgentSend))
+	}
 	if s.MaxConn != 0 {
 		words = append(words, "maxconn", strconv.Itoa(s.MaxConn))
 	}

@@ -249,6 +249,16 @@ type Server struct {
 	CheckPort int
 	CheckAddr string
 
+	// Agent is `agent-check`: a second, independent check that asks an
+	// agent on the server (AgentAddr or the server's address, AgentPort)
+	// for a line such as "up", "drain", "down #disk full" or "50%", so
+	// that the server itself decides how much traffic it takes.
+	Agent      bool
+	AgentPort  int
+	AgentAddr  string
+	AgentInter time.Duration // default 2s
+	AgentSend  string        // sent on connecting; nothing when empty
+
 	Weight    int // 0..256, default 1
 	MaxConn   int // zero means unlimited
 	MaxQueue  int // zero means unlimited

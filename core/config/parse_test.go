@@ -60,9 +60,9 @@ func TestParseAccepted(t *testing.T) {
 			s := c.Proxies[1].Servers[0]
 			return sprint(s.ID, s.Host, s.Port, s.Check, s.Inter, s.FastInter, s.DownInter, s.Rise, s.Fall, s.Weight)
 		}, "1 10.0.0.1 5432 false 2s 2s 2s 2 3 1"},
-		{"server keywords", feBe + "    server s1 db.example.com:5432 check inter 5s fastinter 1s downinter 10s rise 3 fall 4 port 8008 addr 10.0.0.9 weight 256 maxconn 100 maxqueue 10 backup disabled slowstart 30s on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions id 7\n",
+		{"server keywords", feBe + "    server s1 db.example.com:5432 check inter 5s fastinter 1s downinter 10s rise 3 fall 4 port 8008 addr 10.0.0.9 weight 256 maxconn 100 maxqueue 10 backup disabled slowstart 30s on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions id 7 agent-check agent-port 9999 agent-addr 10.0.0.8 agent-inter 500ms agent-send \"hello\\n\"\n",
 			func(c *Config) any { s := *c.Proxies[1].Servers[0]; s.Pos = Pos{}; return s },
-			"{Pos:{File: Line:0} Name:s1 ID:7 IDForced:true Host:db.example.com Port:5432 Check:true Inter:5s FastInter:1s DownInter:10s Rise:3 Fall:4 CheckPort:8008 CheckAddr:10.0.0.9 Weight:256 MaxConn:100 MaxQueue:10 Backup:true Disabled:true SlowStart:30s Track: OnMarkedDownShutdown:true OnMarkedUpShutdownBackup:true}"},
+			"{Pos:{File: Line:0} Name:s1 ID:7 IDForced:true Host:db.example.com Port:5432 Check:true Inter:5s FastInter:1s DownInter:10s Rise:3 Fall:4 CheckPort:8008 CheckAddr:10.0.0.9 Agent:true AgentPort:9999 AgentAddr:10.0.0.8 AgentInter:500ms AgentSend:hello\n Weight:256 MaxConn:100 MaxQueue:10 Backup:true Disabled:true SlowStart:30s Track: OnMarkedDownShutdown:true OnMarkedUpShutdownBackup:true}"},
 		{"track chains across backends", feBe + "    server c1 h check\n    server t1 h track c1\nbackend other\n    server t2 h track be/t1\n", func(c *Config) any {
 			return sprint(c.Proxies[1].Servers[1].Track, c.Proxies[2].Servers[0].Track)
 		}, "c1 be/t1"},

@@ -40,6 +40,22 @@ var serverKeywords = map[string]serverKeyword{
 		s.CheckAddr = v
 		return nil
 	}},
+	"agent-check":    {false, true, func(s *Server, _ string) error { s.Agent = true; return nil }},
+	"no-agent-check": {false, true, func(s *Server, _ string) error { s.Agent = false; return nil }},
+	"agent-inter":    {true, true, setTime(func(s *Server) *time.Duration { return &s.AgentInter }, true)},
+	"agent-port": {true, true, func(s *Server, v string) error {
+		p, err := parsePort(v, 1)
+		s.AgentPort = p
+		return err
+	}},
+	"agent-addr": {true, true, func(s *Server, v string) error {
+		if _, err := parseIP(v); err != nil {
+			return fmt.Errorf("%q is not an IP address", v)
+		}
+		s.AgentAddr = v
+		return nil
+	}},
+	"agent-send": {true, true, func(s *Server, v string) error { s.AgentSend = v; return nil }},
 	"track": {true, false, func(s *Server, v string) error {
 		if v == "" || strings.HasSuffix(v, "/") || strings.HasPrefix(v, "/") {
 			return fmt.Errorf("%q is not [<backend>/]<server>", v)
@@ -88,6 +104,10 @@ func setTime(field func(*Server) *time.Duration, positive bool) func(*Server, st
 // errCheckAndTrack: a tracking server takes its health from the server it
 // tracks, so a check of its own would contradict it.
 const errCheckAndTrack = "check and track cannot be used together: a tracking server takes its state from the server it tracks (remove check, or add no-check after a default-server check)"
+
+// errAgentPort: an agent listens on a port of its own, never the
+// service's.
+const errAgentPort = "agent-check needs agent-port (the port the agent listens on)"
 
 // keywordProblem is something wrong with one keyword of a server line.
 // Each caller words it for where the line came from: a configuration
@@ -184,11 +204,16 @@ func parseServer(c *lineCtx, args []string) {
 	if s.Host, s.Port, err = parseServerAddr(args[1]); err != nil {
 		report("invalid address %q: %s", args[1], err)
 	}
+	badPort := false
 	for _, pr := range applyServerKeywords(&s, args[2:], false) {
 		report("%s", pr.configText())
+		badPort = badPort || pr.kw == "agent-port"
 	}
 	if s.Check && s.Track != "" {
 		report("%s", errCheckAndTrack)
+	}
+	if s.Agent && s.AgentPort == 0 && !badPort {
+		report("%s", errAgentPort)
 	}
 	c.d.px.Servers = append(c.d.px.Servers, &s)
 }
