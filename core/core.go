@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"pivot/core/config"
+	"pivot/core/handover"
 	"pivot/core/logging"
 	"pivot/core/probe"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// StateFile is where the runtime state is kept across restarts (see
 	// statefile.go); empty keeps nothing.
 	StateFile string
+	// Handover holds the listening sockets of the pivotd this one
+	// replaces; a frontend takes its socket from there rather than bind.
+	Handover *handover.Pool
 }
 
 // Core is a running configuration: its frontends, backends and servers.
@@ -156,6 +160,17 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		}
 		p.fe = newFrontend(c, p.cfg, be, log)
 		c.frontends[p.cfg.Name] = p.fe
+	}
+	seen := map[string]int{}
+	for _, p := range c.proxies {
+		if p.fe == nil {
+			continue
+		}
+		for _, l := range p.fe.listeners {
+			k := l.network + " " + l.addr
+			seen[k]++
+			l.key = fmt.Sprintf("%s #%d", k, seen[k])
+		}
 	}
 	// As HAProxy, an unset fullconn is a tenth of the maxconn of the
 	// frontends sending to the backend, rounded up (at least 1).
@@ -507,6 +522,40 @@ func (c *Core) closeListeners() {
 			f.mu.Unlock()
 		}
 	}
+}
+
+// ListenerFiles duplicates the open listening sockets for a handover,
+// keyed as the new process's frontends will look for them. The caller
+// closes the files.
+func (c *Core) ListenerFiles() map[string]*os.File {
+	files := map[string]*os.File{}
+	for _, p := range c.proxies {
+		f := p.fe
+		if f == nil {
+			continue
+		}
+		f.mu.Lock()
+		for _, l := range f.listeners {
+			if l.ln == nil {
+				continue
+			}
+			if fd, err := handover.File(l.ln, l.key); err == nil {
+				files[l.key] = fd
+			}
+		}
+		f.mu.Unlock()
+	}
+	return files
+}
+
+// HandOver is SoftStop for a process whose sockets a new pivotd now
+// serves: it stops accepting and writing the state file (the new process
+// owns both), then lets the running sessions finish.
+func (c *Core) HandOver(grace time.Duration) int {
+	if c.state != nil {
+		c.state.disable()
+	}
+	return c.SoftStop(grace)
 }
 
 // ActiveSessions is the number of client connections open now.

@@ -59,6 +59,9 @@ type listener struct {
 	network string
 	slots   *limiter
 	cnt     Counters
+	// key names the socket in a handover: its network and configured
+	// address, numbered when several binds share them (":0").
+	key string
 
 	// Set while open, guarded by fe.mu.
 	ln   *net.TCPListener
@@ -101,7 +104,11 @@ func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *F
 // be held.
 func (f *Frontend) openLocked() error {
 	for i, l := range f.listeners {
-		ln, err := net.Listen(l.network, l.addr)
+		ln, ok := f.core.opts.Handover.Listener(l.key)
+		var err error
+		if !ok {
+			ln, err = net.Listen(l.network, l.addr)
+		}
 		if err != nil {
 			for _, o := range f.listeners[:i] {
 				o.closeLocked()

@@ -77,6 +77,15 @@ type stateFile struct {
 	path string
 	mu   sync.Mutex
 	soon chan struct{} // coalesces the saves checks ask for
+	// off: the file belongs to the pivotd that took over (handover).
+	off bool
+}
+
+// disable stops every later write.
+func (s *stateFile) disable() {
+	s.mu.Lock()
+	s.off = true
+	s.mu.Unlock()
 }
 
 // saveState writes the state file now; operator commands call it before
@@ -87,6 +96,9 @@ func (c *Core) saveState() {
 	}
 	c.state.mu.Lock()
 	defer c.state.mu.Unlock()
+	if c.state.off {
+		return
+	}
 	if err := writeAtomically(c.state.path, c.stateSnapshot()); err != nil {
 		c.diag.Warning(fmt.Sprintf("state file %s: %v; the runtime state is not saved", c.state.path, err))
 	}

@@ -22,6 +22,7 @@ import (
 
 	"pivot/core"
 	"pivot/core/config"
+	"pivot/core/handover"
 	"pivot/core/logging"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	Version     string // shown by `show version` and `show info`
 	ReleaseDate string // YYYY/MM/DD
 	Diag        *logging.DiagLogger
+	// Handover holds the admin sockets of the pivotd this one replaces:
+	// a socket with the same address is taken over rather than bound.
+	Handover *handover.Pool
 }
 
 // Server serves the admin sockets of one running core.
@@ -90,7 +94,7 @@ func (s *Server) Start() error {
 	defer s.mu.Unlock()
 	s.stop = make(chan struct{})
 	for i, sock := range s.sockets {
-		if err := sock.open(); err != nil {
+		if err := sock.open(s.opts.Handover); err != nil {
 			for _, o := range s.sockets[:i] {
 				o.close()
 			}
@@ -100,6 +104,37 @@ func (s *Server) Start() error {
 		go s.acceptLoop(sock)
 	}
 	return nil
+}
+
+// key names the socket in a handover.
+func (sock *socket) key() string { return "admin " + sock.cfg.Addr }
+
+// ListenerFiles duplicates the open admin sockets for a handover; the
+// caller closes the files.
+func (s *Server) ListenerFiles() map[string]*os.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := map[string]*os.File{}
+	for _, sock := range s.sockets {
+		if sock.ln == nil {
+			continue
+		}
+		if fd, err := handover.File(sock.ln, sock.key()); err == nil {
+			files[sock.key()] = fd
+		}
+	}
+	return files
+}
+
+// Release is Stop for a process that handed its sockets over: the Unix
+// socket files, now served by the new process, stay.
+func (s *Server) Release() {
+	s.mu.Lock()
+	for _, sock := range s.sockets {
+		sock.path = ""
+	}
+	s.mu.Unlock()
+	s.Stop()
 }
 
 // Stop closes the sockets and every admin connection, and waits for
@@ -126,8 +161,17 @@ func (s *Server) Stop() {
 // path, so that a stale file left by a crashed run is replaced atomically
 // and clients never see a socket with the wrong permissions. A path that a
 // live process still answers on is refused, not stolen.
-func (sock *socket) open() error {
+func (sock *socket) open(pool *handover.Pool) error {
 	addr := sock.cfg.Addr
+	if ln, ok := pool.Listener(sock.key()); ok {
+		sock.ln, sock.name = ln, "unix@"+addr
+		if _, isTCP := ln.(*net.TCPListener); isTCP {
+			sock.name = strings.SplitN(addr, "@", 2)[0] + "@" + ln.Addr().String()
+		} else {
+			sock.path = addr
+		}
+		return nil
+	}
 	if proto, hostport, ok := strings.Cut(addr, "@"); ok && (proto == "ipv4" || proto == "ipv6") {
 		network := "tcp4"
 		if proto == "ipv6" {

@@ -398,6 +398,8 @@ type pivotOpts struct {
 	paths []string
 	// noWait skips waiting for the binds (for a start that must fail).
 	noWait bool
+	// bin runs this pivotd binary instead of the one built for the tests.
+	bin string
 }
 
 // startPivot writes cfg (with $NAME placeholders expanded) to a temporary
@@ -425,7 +427,7 @@ func startPivotOpts(t testing.TB, cfg string, o pivotOpts) *pivot {
 	for _, path := range paths {
 		args = append(args, "-f", path)
 	}
-	p.cmd = exec.Command(pivotdBin, args...)
+	p.cmd = exec.Command(or(o.bin, pivotdBin), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
 	p.cmd.Env = append(os.Environ(), o.env...)
 	if err := p.cmd.Start(); err != nil {

@@ -6,22 +6,28 @@
 //	pivotd -c -f /etc/pivot/pivot.cfg       check the configuration and exit
 //
 // Signals: SIGTERM and SIGINT stop at once; SIGUSR1 stops accepting and
-// waits for running sessions (at most `hard-stop-after`).
+// waits for running sessions (at most `hard-stop-after`); SIGUSR2 starts
+// the pivotd binary found at this one's path again (an upgraded one),
+// hands it the listening sockets, and finishes the running sessions
+// while it serves.
 package main
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"pivot/core"
 	"pivot/core/config"
+	"pivot/core/handover"
 	"pivot/core/logging"
 	"pivot/runtime"
 )
@@ -72,7 +78,14 @@ func run(c *cli.Context) error {
 	// Signals are caught before anything else, so that one sent during
 	// start-up is handled (as a stop) rather than killing the process.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+	// The path is read now: an upgrade replaces the file behind it.
+	exe, exeErr := os.Executable()
+	pool, err := handover.FromEnv()
+	if err != nil {
+		diag.Alert(err.Error())
+		return cli.Exit("", 1)
+	}
 	cfg, err := config.Load(c.StringSlice("f"))
 	if err != nil {
 		var list config.ErrorList
@@ -92,7 +105,7 @@ func run(c *cli.Context) error {
 		return nil
 	}
 
-	engine, err := core.New(cfg, core.Options{PID: pid, StateFile: stateFile(c, cfg)})
+	engine, err := core.New(cfg, core.Options{PID: pid, StateFile: stateFile(c, cfg), Handover: pool})
 	if err != nil {
 		diag.Alert(err.Error())
 		return cli.Exit("", 1)
@@ -102,7 +115,7 @@ func run(c *cli.Context) error {
 		engine.Stop()
 		return cli.Exit("", 1)
 	}
-	admin, err := runtime.New(engine, cfg.Global, runtime.Options{Version: version, ReleaseDate: releaseDate, Diag: diag})
+	admin, err := runtime.New(engine, cfg.Global, runtime.Options{Version: version, ReleaseDate: releaseDate, Diag: diag, Handover: pool})
 	if err == nil {
 		err = admin.Start()
 	}
@@ -122,9 +135,19 @@ func run(c *cli.Context) error {
 			engine.Stop()
 			return cli.Exit("", 1)
 		}
-		defer os.Remove(pidfile)
 	}
-	diag.Notice(fmt.Sprintf("pivotd %s started with %d proxies", version, len(cfg.Proxies)))
+	handedOver := false
+	defer func() {
+		if pidfile != "" && !handedOver { // else it is the new process's
+			os.Remove(pidfile)
+		}
+	}()
+	if pool.Handed() {
+		diag.Notice(fmt.Sprintf("pivotd %s took over the listening sockets with %d proxies", version, len(cfg.Proxies)))
+	} else {
+		diag.Notice(fmt.Sprintf("pivotd %s started with %d proxies", version, len(cfg.Proxies)))
+	}
+	pool.Ready()
 
 	// SIGUSR1 starts a soft stop that may take long; SIGTERM or SIGINT,
 	// even during it, stop at once. The admin socket keeps answering
@@ -134,6 +157,26 @@ func run(c *cli.Context) error {
 	for {
 		select {
 		case sig := <-sigs:
+			if sig == syscall.SIGUSR2 {
+				if soft {
+					continue
+				}
+				if exeErr != nil {
+					diag.Alert(fmt.Sprintf("upgrade: cannot find this program's path: %v", exeErr))
+					continue
+				}
+				if !upgrade(exe, engine, admin, diag) {
+					continue
+				}
+				handedOver, soft = true, true
+				go func() {
+					if cut := engine.HandOver(cfg.Global.HardStopAfter); cut > 0 {
+						diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
+					}
+					close(softDone)
+				}()
+				continue
+			}
 			if sig == syscall.SIGUSR1 {
 				if !soft {
 					soft = true
@@ -160,6 +203,30 @@ func run(c *cli.Context) error {
 		return nil
 	}
 }
+
+// upgrade starts exe with this process's arguments and hands it the
+// listening sockets. It returns true once the new process serves them,
+// false (and this process goes on serving) when it failed to start.
+func upgrade(exe string, engine *core.Core, admin *runtime.Server, diag *logging.DiagLogger) bool {
+	diag.Notice(fmt.Sprintf("upgrade: starting %s with the listening sockets", exe))
+	files := engine.ListenerFiles()
+	maps.Copy(files, admin.ListenerFiles())
+	proc, err := handover.Start(exe, os.Args[1:], files, upgradeLimit)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		diag.Alert(fmt.Sprintf("upgrade failed, this process goes on serving: %v", err))
+		return false
+	}
+	admin.Release()
+	diag.Notice(fmt.Sprintf("upgrade: pid %d serves the listening sockets; finishing %d sessions", proc.Pid, engine.ActiveSessions()))
+	return true
+}
+
+// upgradeLimit is how long a new pivotd may take to load its
+// configuration and start serving before the upgrade is abandoned.
+const upgradeLimit = time.Minute
 
 // stateFile is where the runtime state is kept: -S, else the global
 // server-state-file (relative to server-state-base), else beside the
