@@ -55,7 +55,7 @@ func agentLoop(ctx context.Context, s *Server) {
 		s.agent.running = true
 		target := s.agentTargetLocked()
 		chk := probe.Agent(s.agent.send)
-		timeouts := checkTimeouts(b.cfg, inter)
+		timeouts := checkTimeouts(b.conf(), inter)
 		b.mu.Unlock()
 
 		res := chk.Run(ctx, target, timeouts)

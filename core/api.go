@@ -18,7 +18,7 @@ import (
 
 // Frontend finds a frontend by name.
 func (c *Core) Frontend(name string) (*Frontend, error) {
-	if f := c.frontends[name]; f != nil {
+	if f := c.top().frontends[name]; f != nil {
 		return f, nil
 	}
 	return nil, &NotFoundError{Kind: "frontend", Name: name}
@@ -26,7 +26,7 @@ func (c *Core) Frontend(name string) (*Frontend, error) {
 
 // Backend finds a backend by name.
 func (c *Core) Backend(name string) (*Backend, error) {
-	if b := c.backends[name]; b != nil {
+	if b := c.top().backends[name]; b != nil {
 		return b, nil
 	}
 	return nil, &NotFoundError{Kind: "backend", Name: name}
@@ -475,16 +475,16 @@ func (c *Core) setFrontendState(name string, st FrontendState) error {
 		if err := f.openLocked(); err != nil {
 			return err
 		}
-		f.log.Log(logging.Notice, "Resumed frontend "+name+".")
+		f.log.Load().Log(logging.Notice, "Resumed frontend "+name+".")
 		c.diag.Notice("Resumed frontend " + name + ".")
 	case FrontendPaused:
 		f.closeAllLocked()
-		f.log.Log(logging.Notice, "Paused frontend "+name+".")
+		f.log.Load().Log(logging.Notice, "Paused frontend "+name+".")
 		c.diag.Notice("Paused frontend " + name + ".")
 	case FrontendStopped:
 		f.closeAllLocked()
-		msg := fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", name, f.cnt.Tot.Load(), f.backend.cnt.Tot.Load())
-		f.log.Log(logging.Notice, msg)
+		msg := fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", name, f.cnt.Tot.Load(), f.backend.Load().cnt.Tot.Load())
+		f.log.Load().Log(logging.Notice, msg)
 		c.diag.Warning(msg)
 	default:
 		return refuse(ErrBadValue, "frontend state %d", int(st))
@@ -562,7 +562,7 @@ func (c *Core) setGlobalSessionRateLimit(n int) error {
 // ClearCounters resets maxima and rates (`clear counters`) or, with all,
 // every counter (`clear counters all`).
 func (c *Core) ClearCounters(all bool) {
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
 			f.cnt.clear(all)
 			f.mu.Lock()
@@ -593,12 +593,12 @@ func (c *Core) ClearCounters(all bool) {
 // name.
 func (c *Core) ResolveBackend(name string) (string, error) {
 	if id, ok := hashID(name); ok {
-		for _, p := range c.proxies {
+		for _, p := range c.top().proxies {
 			if p.be != nil && p.be.id == id {
 				return p.be.name, nil
 			}
 		}
-	} else if c.backends[name] != nil {
+	} else if c.top().backends[name] != nil {
 		return name, nil
 	}
 	return "", &NotFoundError{Kind: "backend", Name: name}
@@ -612,8 +612,8 @@ func (c *Core) ResolveServer(backend, server string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	b := c.backends[name]
-	if b.cfg.Disabled {
+	b := c.top().backends[name]
+	if b.conf().Disabled {
 		return "", "", refuse(ErrProxyDisabled, "backend %q", b.name)
 	}
 	b.mu.Lock()
@@ -631,12 +631,12 @@ func (c *Core) ResolveServer(backend, server string) (string, string, error) {
 // its name.
 func (c *Core) ResolveFrontend(name string) (string, error) {
 	if id, ok := hashID(name); ok {
-		for _, p := range c.proxies {
+		for _, p := range c.top().proxies {
 			if p.fe != nil && p.fe.id == id {
 				return p.fe.name, nil
 			}
 		}
-	} else if f := c.frontends[name]; f != nil {
+	} else if f := c.top().frontends[name]; f != nil {
 		return name, nil
 	}
 	return "", &NotFoundError{Kind: "frontend", Name: name}

@@ -23,8 +23,9 @@ import (
 // moves, under a lock of their own held for the pick alone (HAProxy's
 // lbprm lock).
 type Backend struct {
-	core   *Core
-	cfg    *config.Proxy
+	core *Core
+	// cfg is replaced by a reload while sessions run.
+	cfg  atomic.Pointer[config.Proxy]
 	name   string
 	id     int
 	listen bool // from a `listen` section: logs say "proxy", not "backend"
@@ -60,6 +61,9 @@ type Backend struct {
 	chkDown      int64
 }
 
+// conf is the backend's configuration section.
+func (b *Backend) conf() *config.Proxy { return b.cfg.Load() }
+
 // Name is the backend's name.
 func (b *Backend) Name() string { return b.name }
 
@@ -87,7 +91,7 @@ func (b *Backend) assign(ctx context.Context, client netip.Addr, avoid *Server) 
 			return nil, 0, errNoServer
 		}
 		if b.queue.len() == 0 {
-			if s = b.algo.pick(b, set, client, avoid); s != nil {
+			if s = set.algo.pick(b, set, client, avoid); s != nil {
 				if s.usable.Load() {
 					return s, 0, nil
 				}
@@ -96,7 +100,7 @@ func (b *Backend) assign(ctx context.Context, client netip.Addr, avoid *Server) 
 			}
 		}
 		start := time.Now()
-		s, err = b.queue.wait(ctx, b, set, client, b.core.queueTimeout(b.cfg))
+		s, err = b.queue.wait(ctx, b, set, client, b.core.queueTimeout(b.conf()))
 		queued = time.Since(start)
 		if err != nil {
 			return nil, queued, err
@@ -120,7 +124,7 @@ func (b *Backend) dequeue() {
 // publishLocked rebuilds the snapshot picks read and refreshes each
 // server's usable flag and effective maxconn. b.mu must be held.
 func (b *Backend) publishLocked(now time.Time) {
-	next := &serverSet{}
+	next := &serverSet{algo: b.algo, draws: b.draws}
 	var active, backups []*Server
 	for _, s := range b.servers {
 		u := s.usableLocked(now)
@@ -139,7 +143,7 @@ func (b *Backend) publishLocked(now time.Time) {
 	switch {
 	case len(active) > 0:
 		next.servers = active
-	case len(backups) > 0 && b.cfg.AllBackups:
+	case len(backups) > 0 && b.conf().AllBackups:
 		next.servers, next.usingBackups = backups, true
 	case len(backups) > 0:
 		next.servers, next.usingBackups = backups[:1], true
@@ -164,7 +168,7 @@ func (b *Backend) publishLocked(now time.Time) {
 		for i, s := range b.servers {
 			in[i] = lbInput{s: s, usable: s.usable.Load(), weight: s.lbWeightLocked(now)}
 		}
-		algo.sync(in, b.cfg.AllBackups)
+		algo.sync(in, b.conf().AllBackups)
 	case *staticRR, source:
 		w := make([]int, len(next.servers))
 		for i, s := range next.servers {
@@ -302,10 +306,11 @@ func (q *waitQueue) wait(ctx context.Context, b *Backend, set *serverSet, client
 func (q *waitQueue) serve(b *Backend) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	_, keyed := b.algo.(source)
+	_, keyed := b.set.Load().algo.(source)
 	for i := 0; i < len(q.waiters); {
 		w := q.waiters[i]
-		s := b.algo.pick(b, b.set.Load(), w.client, nil)
+		set := b.set.Load()
+		s := set.algo.pick(b, set, w.client, nil)
 		if s == nil {
 			if !keyed {
 				return

@@ -29,6 +29,10 @@ type serverSet struct {
 	usingBackups bool
 	active       int // usable active servers
 	backups      int // usable backup servers
+	// algo picks from this set, and draws is random's N: both are
+	// published with it, so that a reload can change them under picks.
+	algo  algorithm
+	draws int
 }
 
 // algorithm picks a server from a snapshot and reserves a slot on it. It
@@ -247,7 +251,7 @@ func (random) pick(b *Backend, set *serverSet, _ netip.Addr, avoid *Server) *Ser
 	}
 	var best *Server
 	var bestCur int64
-	for range b.draws {
+	for range set.draws {
 		slot := rand.IntN(set.totalWeight)
 		s := set.servers[sort.SearchInts(set.cum, slot+1)]
 		if s == avoid {

@@ -19,7 +19,8 @@ func benchBackend(b *testing.B, algo string, n int) *Backend {
 			Weight: 1 + i%4, Rise: 2, Fall: 3, Inter: time.Second,
 		})
 	}
-	c := &Core{cfg: &config.Config{}}
+	c := &Core{}
+	c.topo.Store(&topology{cfg: &config.Config{}})
 	be, err := newBackend(c, px, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -71,11 +71,12 @@ func checkLoop(ctx context.Context, s *Server) {
 	b := s.b
 	b.mu.Lock()
 	first := s.check.inter
+	role := b.probe.IsRoleCheck()
 	b.mu.Unlock()
 	// Spread the first checks of all servers over one interval; a role
 	// check runs at once, since its server waits for it out of rotation.
 	delay := rand.N(first) + time.Millisecond
-	if b.probe.IsRoleCheck() {
+	if role {
 		delay = time.Millisecond
 	}
 	timer := time.NewTimer(delay)
@@ -99,14 +100,15 @@ func checkLoop(ctx context.Context, s *Server) {
 		s.check.running = true
 		s.check.info, s.check.code = "", 0 // as HAProxy, while it runs
 		target := s.checkTargetLocked()
-		timeouts := checkTimeouts(b.cfg, s.check.inter)
+		timeouts := checkTimeouts(b.conf(), s.check.inter)
+		probe, http := b.probe, b.conf().Check.Kind == config.CheckHTTP
 		b.mu.Unlock()
 
-		res := b.probe.Run(ctx, target, timeouts)
+		res := probe.Run(ctx, target, timeouts)
 		if ctx.Err() != nil {
 			return
 		}
-		if b.cfg.Check.Kind == config.CheckHTTP && res.Connected {
+		if http && res.Connected {
 			b.h1Conns.Add(1)
 			b.h1BytesIn.Add(int64(res.Received))
 			b.h1BytesOut.Add(int64(res.Sent))

@@ -49,13 +49,15 @@ type Options struct {
 
 // Core is a running configuration: its frontends, backends and servers.
 type Core struct {
-	cfg  *config.Config
 	opts Options
 	diag *logging.DiagLogger
 
-	proxies   []*proxy // configuration order, as show stat lists them
-	frontends map[string]*Frontend
-	backends  map[string]*Backend
+	// topo is the configuration being served and what was built from
+	// it; a reload replaces it whole (see reload.go).
+	topo atomic.Pointer[topology]
+	// loggersMu guards loggers, every logger ever opened (closed at Stop:
+	// sessions from before a reload may still log to old ones).
+	loggersMu sync.Mutex
 	loggers   []*logging.Logger
 
 	global    *limiter     // global maxconn
@@ -79,6 +81,7 @@ type Core struct {
 	starting bool
 
 	stopping atomic.Bool // set by SoftStop and Stop
+	reloadMu sync.Mutex  // one reload at a time
 	stopOnce sync.Once
 	// trackMu is taken before any backend lock by whatever may change a
 	// server's state, so that the change can reach trackers in other
@@ -87,6 +90,17 @@ type Core struct {
 	// state writes the state file; nil when none is kept.
 	state *stateFile
 }
+
+// topology is one configuration and its frontends and backends.
+type topology struct {
+	cfg       *config.Config
+	proxies   []*proxy // configuration order, as show stat lists them
+	frontends map[string]*Frontend
+	backends  map[string]*Backend
+}
+
+// top is the topology being served.
+func (c *Core) top() *topology { return c.topo.Load() }
 
 // proxy is one section of the configuration: a frontend, a backend, or
 // both for a listen section.
@@ -109,15 +123,13 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 		opts.PID = os.Getpid()
 	}
 	c := &Core{
-		cfg:       cfg,
-		opts:      opts,
-		diag:      logging.Diag(opts.Stderr, opts.PID),
-		frontends: make(map[string]*Frontend),
-		backends:  make(map[string]*Backend),
-		global:    newLimiter(globalMaxconn(cfg)),
-		started:   time.Now(),
-		starting:  true,
+		opts:     opts,
+		diag:     logging.Diag(opts.Stderr, opts.PID),
+		global:   newLimiter(globalMaxconn(cfg)),
+		started:  time.Now(),
+		starting: true,
 	}
+	c.topo.Store(&topology{cfg: cfg, frontends: map[string]*Frontend{}, backends: map[string]*Backend{}})
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	for _, px := range cfg.Proxies {
 		log, err := c.newLogger(px)
@@ -133,18 +145,18 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 				return nil, err
 			}
 			p.be = b
-			c.backends[px.Name] = b
+			c.top().backends[px.Name] = b
 		}
-		c.proxies = append(c.proxies, p)
+		c.top().proxies = append(c.top().proxies, p)
 	}
 	c.linkTracks()
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if !p.cfg.Kind.HasFrontend() {
 			continue
 		}
 		be := p.be
 		if p.cfg.DefaultBackend != "" {
-			be = c.backends[p.cfg.DefaultBackend]
+			be = c.top().backends[p.cfg.DefaultBackend]
 		}
 		if be == nil {
 			c.closeLoggers()
@@ -159,27 +171,24 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 			}
 		}
 		p.fe = newFrontend(c, p.cfg, be, log)
-		c.frontends[p.cfg.Name] = p.fe
+		c.top().frontends[p.cfg.Name] = p.fe
 	}
-	seen := map[string]int{}
-	for _, p := range c.proxies {
-		if p.fe == nil {
-			continue
-		}
-		for _, l := range p.fe.listeners {
-			k := l.network + " " + l.addr
-			seen[k]++
-			l.key = fmt.Sprintf("%s #%d", k, seen[k])
+	keys := listenerKeys(cfg)
+	for _, p := range c.top().proxies {
+		if p.fe != nil {
+			for i, l := range p.fe.listeners {
+				l.key = keys[p.cfg][i]
+			}
 		}
 	}
 	// As HAProxy, an unset fullconn is a tenth of the maxconn of the
 	// frontends sending to the backend, rounded up (at least 1).
 	sum := map[*Backend]int{}
-	for _, f := range c.frontends {
-		sum[f.backend] += c.frontendMaxconn(f.cfg)
+	for _, f := range c.top().frontends {
+		sum[f.backend.Load()] += c.frontendMaxconn(f.conf())
 	}
-	for _, b := range c.backends {
-		b.fullconn = b.cfg.FullConn
+	for _, b := range c.top().backends {
+		b.fullconn = b.conf().FullConn
 		if b.fullconn == 0 {
 			b.fullconn = max((sum[b]+9)/10, 1)
 		}
@@ -199,11 +208,15 @@ func (c *Core) newLogger(px *config.Proxy) (*logging.Logger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", px.Kind, px.Name, err)
 	}
+	c.loggersMu.Lock()
 	c.loggers = append(c.loggers, l)
+	c.loggersMu.Unlock()
 	return l, nil
 }
 
 func (c *Core) closeLoggers() {
+	c.loggersMu.Lock()
+	defer c.loggersMu.Unlock()
 	for _, l := range c.loggers {
 		l.Close()
 	}
@@ -213,7 +226,6 @@ func (c *Core) closeLoggers() {
 func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error) {
 	b := &Backend{
 		core:   c,
-		cfg:    px,
 		name:   px.Name,
 		id:     px.ID,
 		listen: px.Kind == config.KindListen,
@@ -221,6 +233,7 @@ func newBackend(c *Core, px *config.Proxy, log *logging.Logger) (*Backend, error
 		draws:  max(px.Balance.Draws, 1),
 		log:    log,
 	}
+	b.cfg.Store(px)
 	var err error
 	if b.probe, err = newProbe(px.Check); err != nil {
 		return nil, fmt.Errorf("backend %q: %w", px.Name, err)
@@ -343,7 +356,7 @@ func resolve(ctx context.Context, host string) (netip.Addr, error) {
 // frontend and address.
 func (c *Core) Start() error {
 	var opened []*Frontend
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		f := p.fe
 		if f == nil {
 			continue
@@ -391,7 +404,7 @@ func (c *Core) Start() error {
 // warnMissingTimeouts says, as HAProxy does, which proxies run without the
 // client, connect or server timeouts.
 func (c *Core) warnMissingTimeouts() {
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		t := p.cfg.Timeouts
 		missing := (p.fe != nil && t.Client == 0) || (p.be != nil && (t.Connect == 0 || t.Server == 0))
 		if missing {
@@ -512,7 +525,7 @@ func (c *Core) SoftStop(grace time.Duration) int {
 }
 
 func (c *Core) closeListeners() {
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
 			f.mu.Lock()
 			f.closeAllLocked()
@@ -529,7 +542,7 @@ func (c *Core) closeListeners() {
 // closes the files.
 func (c *Core) ListenerFiles() map[string]*os.File {
 	files := map[string]*os.File{}
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		f := p.fe
 		if f == nil {
 			continue
@@ -563,7 +576,7 @@ func (c *Core) ActiveSessions() int64 { return c.actconn.Load() }
 
 func (c *Core) backendsInOrder() []*Backend {
 	var list []*Backend
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if p.be != nil {
 			list = append(list, p.be)
 		}
@@ -625,7 +638,7 @@ func (c *Core) frontendMaxconn(px *config.Proxy) int {
 	if px.MaxConn > 0 {
 		return px.MaxConn
 	}
-	return globalMaxconn(c.cfg)
+	return globalMaxconn(c.top().cfg)
 }
 
 // connectTimeout is `timeout connect`; zero (unset) leaves it to the

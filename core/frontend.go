@@ -31,12 +31,13 @@ const (
 // Frontend accepts client connections on its binds and hands each to its
 // default backend.
 type Frontend struct {
-	core    *Core
-	cfg     *config.Proxy
+	core *Core
+	// cfg, backend and log are replaced by a reload while sessions run.
+	cfg     atomic.Pointer[config.Proxy]
 	name    string
 	id      int
-	backend *Backend
-	log     *logging.Logger
+	backend atomic.Pointer[Backend]
+	log     atomic.Pointer[logging.Logger]
 	cnt     Counters
 	slots   *limiter // frontend maxconn
 	// rateLimit is `rate-limit sessions`: new sessions per second, 0 = none.
@@ -64,16 +65,24 @@ type listener struct {
 	key string
 
 	// Set while open, guarded by fe.mu.
-	ln   *net.TCPListener
-	stop chan struct{}
-	done sync.WaitGroup
+	ln *net.TCPListener
+	// stop ends the accept loop; kill also drops a connection it has
+	// accepted but not yet started (a stop, not a reload's hand-over).
+	stop, kill chan struct{}
+	done       sync.WaitGroup
 }
+
+// conf is the frontend's configuration section.
+func (f *Frontend) conf() *config.Proxy { return f.cfg.Load() }
 
 // Name is the frontend's name.
 func (f *Frontend) Name() string { return f.name }
 
 func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *Frontend {
-	f := &Frontend{core: c, cfg: px, name: px.Name, id: px.ID, backend: be, log: log}
+	f := &Frontend{core: c, name: px.Name, id: px.ID}
+	f.cfg.Store(px)
+	f.backend.Store(be)
+	f.log.Store(log)
 	f.slots = newLimiter(c.frontendMaxconn(px))
 	f.rateLimit.Store(int64(px.RateLimitSessions))
 	if px.Disabled {
@@ -115,13 +124,32 @@ func (f *Frontend) openLocked() error {
 			}
 			return fmt.Errorf("frontend %q: cannot bind %s: %w", f.name, l.addr, errors.Unwrap(err))
 		}
-		l.ln = ln.(*net.TCPListener)
 		l.addr = ln.Addr().String() // a port 0 becomes the one the kernel chose, kept for a re-enable
-		l.stop = make(chan struct{})
-		l.done.Add(1)
-		go acceptLoop(l, l.ln, l.stop)
+		l.startLocked(ln.(*net.TCPListener))
 	}
 	return nil
+}
+
+// startLocked runs l's accept loop on ln.
+func (l *listener) startLocked(ln *net.TCPListener) {
+	l.ln = ln
+	l.stop, l.kill = make(chan struct{}), make(chan struct{})
+	l.done.Add(1)
+	go acceptLoop(l, ln, l.stop, l.kill)
+}
+
+// retireLocked ends l's accept loop but leaves the socket open, for a
+// reload that gives it to another listener: a connection the loop has
+// already accepted is still served, the ones in the kernel's backlog
+// wait for the next loop. It returns the socket.
+func (l *listener) retireLocked() *net.TCPListener {
+	ln := l.ln
+	close(l.stop)
+	ln.SetDeadline(time.Now()) // wakes a waiting Accept
+	l.done.Wait()
+	ln.SetDeadline(time.Time{})
+	l.ln = nil
+	return ln
 }
 
 // closeAllLocked closes every listener and waits for the accept loops.
@@ -136,6 +164,7 @@ func (l *listener) closeLocked() {
 		return
 	}
 	close(l.stop)
+	close(l.kill)
 	l.ln.Close()
 	l.done.Wait()
 	l.ln = nil
@@ -147,7 +176,7 @@ func (l *listener) closeLocked() {
 // accepts no more, so that later clients wait in the kernel's backlog as
 // they do with HAProxy, and an idle listener never holds a slot that a
 // busy one needs. Temporary errors (EMFILE, ...) back off from 5 ms to 1 s.
-func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
+func acceptLoop(l *listener, ln *net.TCPListener, stop, kill <-chan struct{}) {
 	defer l.done.Done()
 	f := l.fe
 	c := f.core
@@ -175,7 +204,7 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop <-chan struct{}) {
 			continue
 		}
 		backoff = 0
-		if !l.acquireSlots(stop) {
+		if !l.acquireSlots(kill) {
 			conn.Close()
 			return
 		}
@@ -211,7 +240,7 @@ func (f *Frontend) startSession(l *listener, conn *net.TCPConn) {
 	s := &session{
 		id:       c.nextSessID.Add(1),
 		fe:       f,
-		be:       f.backend,
+		be:       f.backend.Load(),
 		client:   conn,
 		accepted: now,
 		ctx:      ctx,

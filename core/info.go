@@ -53,7 +53,7 @@ func (c *Core) Info() Info {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
 		in.Ulimit = int(rl.Cur)
 	}
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
 			in.CumConns += f.cnt.ConnTot.Load()
 			in.SessRate += f.cnt.Rate.read(now)
@@ -74,8 +74,8 @@ func (c *Core) Info() Info {
 // hardMaxconn is the ceiling of `set maxconn global`: the configured
 // global maxconn, else what the descriptors allow (HAProxy's rule).
 func (c *Core) hardMaxconn() int {
-	if c.cfg.Global.MaxConn > 0 {
-		return c.cfg.Global.MaxConn
+	if c.top().cfg.Global.MaxConn > 0 {
+		return c.top().cfg.Global.MaxConn
 	}
 	return fdMaxconn()
 }

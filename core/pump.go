@@ -185,14 +185,14 @@ func otherSide(b byte) byte {
 func (s *session) relay(conn *net.TCPConn, srv *Server) string {
 	c := s.fe.core
 	be := s.be
-	cfg := be.cfg
-	clientIdle, serverIdle := c.clientTimeout(s.fe.cfg), c.serverTimeout(cfg)
+	cfg := be.conf()
+	clientIdle, serverIdle := c.clientTimeout(s.fe.conf()), c.serverTimeout(cfg)
 	if t := c.tunnelTimeout(cfg); t > 0 {
 		clientIdle, serverIdle = t, t
 	}
 	up := &pipe{
 		dst: conn, src: s.client, srcSide: 'C',
-		idle: clientIdle, finIdle: s.fe.cfg.Timeouts.ClientFin,
+		idle: clientIdle, finIdle: s.fe.conf().Timeouts.ClientFin,
 		counted: []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
 	}
 	down := &pipe{

@@ -145,8 +145,8 @@ func (s *session) run() {
 		rec.SrvConn = int(srv.cnt.Cur.Load())
 	}
 	rec.BackendQueue = int(be.queue.len())
-	if s.fe.cfg.TCPLog && !(s.fe.cfg.DontLogNull && rec.IsNull()) {
-		s.fe.log.Log(logging.Info, rec.TCPLogLine())
+	if s.fe.conf().TCPLog && !(s.fe.conf().DontLogNull && rec.IsNull()) {
+		s.fe.log.Load().Log(logging.Info, rec.TCPLogLine())
 	}
 }
 
@@ -157,7 +157,7 @@ func (s *session) run() {
 func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, string) {
 	c := s.fe.core
 	be := s.be
-	cfg := be.cfg
+	cfg := be.conf()
 	retries := cfg.Retries
 	var avoid *Server
 	var queuedTotal time.Duration
@@ -285,7 +285,7 @@ func (s *session) dial(srv *Server) (*net.TCPConn, error) {
 	if !addr.ip.IsValid() {
 		return nil, &net.AddrError{Err: "unresolved address", Addr: addr.host}
 	}
-	d := net.Dialer{Timeout: s.fe.core.connectTimeout(s.be.cfg)}
+	d := net.Dialer{Timeout: s.fe.core.connectTimeout(s.be.conf())}
 	conn, err := d.DialContext(s.ctx, "tcp", addr.dialAddr(s.fe.localPort(s.client)))
 	if err != nil {
 		return nil, err

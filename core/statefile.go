@@ -150,7 +150,7 @@ func (c *Core) stateSnapshot() []byte {
 		}
 		be.mu.Unlock()
 	}
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
 			f.mu.Lock()
 			st := f.state
@@ -329,7 +329,7 @@ func (c *Core) restoreServerLine(f []string) error {
 	if err != nil {
 		return fmt.Errorf("no backend %q", f[1])
 	}
-	if b.cfg.LoadServerState == "none" {
+	if b.conf().LoadServerState == "none" {
 		return nil
 	}
 	b.mu.Lock()

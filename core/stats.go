@@ -132,7 +132,7 @@ type StatRow struct {
 func (c *Core) Stats() []StatRow {
 	now := time.Now()
 	var rows []StatRow
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
 			rows = append(rows, f.statRows(now)...)
 		}
@@ -156,7 +156,7 @@ func (f *Frontend) statRows(now time.Time) []StatRow {
 	fe := StatRow{
 		Type: RowFrontend, Proxy: f.name, Name: "FRONTEND", ProxyID: f.id, Mode: "tcp", Status: status,
 		SLim:    f.slots.limit.Load(),
-		RateLim: int64(f.cfg.RateLimitSessions),
+		RateLim: int64(f.conf().RateLimitSessions),
 	}
 	fillCommon(&fe, &f.cnt, now)
 	fe.Rate, fe.RateMax = f.cnt.Rate.read(now), f.cnt.Rate.Max()
@@ -221,7 +221,7 @@ func (b *Backend) statRows(now time.Time) []StatRow {
 		Type: RowBackend, Proxy: b.name, Name: "BACKEND", ProxyID: b.id, Mode: "tcp",
 		SLim: int64(b.fullconn),
 		Act:  int64(set.active), Bck: int64(set.backups),
-		Algo: b.cfg.Balance.Algo,
+		Algo: b.conf().Balance.Algo,
 	}
 	fillBackendish(&be, &b.cnt, now)
 	be.QCur, be.QMax = b.queue.len(), b.cnt.QMax.Load()

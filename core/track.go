@@ -23,7 +23,7 @@ import (
 // already) and gives the trackers their initial state, silently, as
 // HAProxy does at startup.
 func (c *Core) linkTracks() {
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		b := p.be
 		if b == nil {
 			continue
@@ -33,12 +33,12 @@ func (c *Core) linkTracks() {
 				continue
 			}
 			tb, tn := config.TrackTarget(s.initial.Track, b.name)
-			t := c.backends[tb].serverLocked(tn)
+			t := c.top().backends[tb].serverLocked(tn)
 			s.track = t
 			t.trackers = append(t.trackers, s)
 		}
 	}
-	for _, p := range c.proxies {
+	for _, p := range c.top().proxies {
 		if p.be == nil {
 			continue
 		}
@@ -105,7 +105,7 @@ func (b *Backend) inheritLocked(t, src *Server, view checkView, now time.Time) {
 // be held.
 func (c *Core) attachLocked(b *Backend, s *Server) error {
 	tbName, tName := config.TrackTarget(s.initial.Track, b.name)
-	tb := c.backends[tbName]
+	tb := c.top().backends[tbName]
 	if tb == nil {
 		return &TrackError{Msg: "unable to find required proxy '" + tbName + "' for tracking."}
 	}

@@ -457,6 +457,32 @@ func (c *adminConn) shutdownServerSessions(w io.Writer, args []string) {
 	c.apply(w, err)
 }
 
+// reload is pivot's `reload`: the configuration files are read again and
+// what changed is applied without closing a connection (as SIGHUP does).
+// A configuration with errors is refused with them, and the running one
+// stays as it was.
+func (c *adminConn) reload(w io.Writer, _ []string) {
+	if c.srv.opts.Reload == nil {
+		reply(w, "Reload is not available in this process.")
+		return
+	}
+	changes, err := c.srv.opts.Reload()
+	if err != nil {
+		lines := []string{"Reload refused, the running configuration is unchanged:"}
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				lines = append(lines, e.Error())
+			}
+		} else {
+			lines = append(lines, err.Error())
+		}
+		reply(w, strings.Join(lines, "\n"))
+		return
+	}
+	reply(w, "Configuration reloaded:\n"+strings.Join(changes, "\n"))
+}
+
 // failover is `failover <b>/<s> [keep-sessions]`, pivot's: the server
 // becomes the only one of its backend taking new connections, the others
 // enter maintenance and (unless keep-sessions) lose their sessions, all

@@ -38,7 +38,7 @@ func (s *Server) serveAdminConn(sock *socket, conn net.Conn) {
 	defer s.wg.Done()
 	defer func() { <-s.slots }()
 	defer conn.Close()
-	c := &adminConn{srv: s, sock: sock, conn: conn, level: sock.level, timeout: s.timeout}
+	c := &adminConn{srv: s, sock: sock, conn: conn, level: sock.level, timeout: time.Duration(s.timeout.Load())}
 	defer func() {
 		if r := recover(); r != nil && s.opts.Diag != nil {
 			s.opts.Diag.Alert(fmt.Sprintf("admin socket: internal error: %v\n%s", r, debug.Stack()))

@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pivot/core"
@@ -40,6 +42,9 @@ type Options struct {
 	Version     string // shown by `show version` and `show info`
 	ReleaseDate string // YYYY/MM/DD
 	Diag        *logging.DiagLogger
+	// Reload re-reads the configuration and applies it (the `reload`
+	// command); it returns what changed. nil: the command is refused.
+	Reload func() ([]string, error)
 	// Handover holds the admin sockets of the pivotd this one replaces:
 	// a socket with the same address is taken over rather than bound.
 	Handover *handover.Pool
@@ -48,9 +53,8 @@ type Options struct {
 // Server serves the admin sockets of one running core.
 type Server struct {
 	core    *core.Core
-	global  config.Global
 	opts    Options
-	timeout time.Duration
+	timeout atomic.Int64 // idle limit of a connection, ns; a reload may change it
 	slots   chan struct{}
 
 	mu      sync.Mutex
@@ -73,18 +77,72 @@ type socket struct {
 
 // New prepares the admin sockets of global for c. Nothing is opened yet.
 func New(c *core.Core, global config.Global, opts Options) (*Server, error) {
-	s := &Server{core: c, global: global, opts: opts, timeout: global.StatsTimeout, slots: make(chan struct{}, maxClients)}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
+	s := &Server{core: c, opts: opts, slots: make(chan struct{}, maxClients)}
+	s.setTimeout(global.StatsTimeout)
 	for _, sc := range global.StatsSockets {
-		level, err := ParseLevel(sc.Level)
+		sock, err := newSocket(sc)
 		if err != nil {
-			return nil, fmt.Errorf("stats socket %s: %w", sc.Addr, err)
+			return nil, err
 		}
-		s.sockets = append(s.sockets, &socket{cfg: sc, level: level})
+		s.sockets = append(s.sockets, sock)
 	}
 	return s, nil
+}
+
+func newSocket(sc config.StatsSocket) (*socket, error) {
+	level, err := ParseLevel(sc.Level)
+	if err != nil {
+		return nil, fmt.Errorf("stats socket %s: %w", sc.Addr, err)
+	}
+	return &socket{cfg: sc, level: level}, nil
+}
+
+// setTimeout is `stats timeout`, HAProxy's default when unset.
+func (s *Server) setTimeout(d time.Duration) {
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	s.timeout.Store(int64(d))
+}
+
+// Reconfigure applies a reloaded global section: sockets whose line did
+// not change stay open (with their connections, the one that asked for
+// the reload among them); changed ones are reopened, removed ones
+// closed, new ones opened. It returns what changed, one line each.
+func (s *Server) Reconfigure(global config.Global) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setTimeout(global.StatsTimeout)
+	var changes []string
+	same := func(a, b config.StatsSocket) bool { a.Pos, b.Pos = config.Pos{}, config.Pos{}; return a == b }
+	var next []*socket
+	for _, sock := range s.sockets {
+		if slices.ContainsFunc(global.StatsSockets, func(sc config.StatsSocket) bool { return same(sc, sock.cfg) }) {
+			next = append(next, sock)
+			continue
+		}
+		sock.close()
+		changes = append(changes, "stats socket "+sock.cfg.Addr+" closed")
+	}
+	for _, sc := range global.StatsSockets {
+		if slices.ContainsFunc(next, func(sock *socket) bool { return same(sc, sock.cfg) }) {
+			continue
+		}
+		sock, err := newSocket(sc)
+		if err == nil {
+			err = sock.open(nil)
+		}
+		if err != nil {
+			changes = append(changes, fmt.Sprintf("stats socket %s: not opened: %v", sc.Addr, err))
+			continue
+		}
+		next = append(next, sock)
+		s.wg.Add(1)
+		go s.acceptLoop(sock)
+		changes = append(changes, "stats socket "+sc.Addr+" opened")
+	}
+	s.sockets = next
+	return changes
 }
 
 // Start opens every socket and starts serving. If one cannot be opened,
@@ -275,7 +333,7 @@ func (s *Server) acceptLoop(sock *socket) {
 			continue
 		}
 		backoff = 0
-		t := time.NewTimer(s.timeout)
+		t := time.NewTimer(time.Duration(s.timeout.Load()))
 		select {
 		case s.slots <- struct{}{}:
 			t.Stop()

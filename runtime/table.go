@@ -48,6 +48,7 @@ func commandTable() []command {
 		{words: kw("shutdown", "sessions", "server"), args: "<bk>/<srv>", help: "cut every session of a server", level: LevelAdmin, run: (*adminConn).shutdownServerSessions},
 		{words: kw("shutdown", "session"), args: "[id]", help: "cut one session", level: LevelAdmin, run: (*adminConn).shutdownSession},
 		{words: kw("wait"), args: "<delay> [<condition> <bk>/<srv>]", help: "wait until a server can be removed or is unused", level: LevelAdmin, run: (*adminConn).wait},
+		{words: kw("reload"), help: "re-read the configuration and apply what changed (pivot)", level: LevelAdmin, run: (*adminConn).reload},
 		{words: kw("failover"), args: "<bk>/<srv> [keep-sessions]", help: "make one server the only one taking new connections, in one step (pivot)", level: LevelAdmin, run: (*adminConn).failover},
 
 		{words: kw("enable", "frontend"), args: "<frontend>", help: "reopen a paused frontend's sockets", level: LevelAdmin, run: (*adminConn).frontendState},

@@ -5,7 +5,8 @@
 //	pivotd -f /etc/pivot/pivot.cfg          run
 //	pivotd -c -f /etc/pivot/pivot.cfg       check the configuration and exit
 //
-// Signals: SIGTERM and SIGINT stop at once; SIGUSR1 stops accepting and
+// Signals: SIGHUP reloads the configuration in place (the admin
+// socket's `reload` does the same); SIGTERM and SIGINT stop at once; SIGUSR1 stops accepting and
 // waits for running sessions (at most `hard-stop-after`); SIGUSR2 starts
 // the pivotd binary found at this one's path again (an upgraded one),
 // hands it the listening sockets, and finishes the running sessions
@@ -20,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,7 +80,7 @@ func run(c *cli.Context) error {
 	// Signals are caught before anything else, so that one sent during
 	// start-up is handled (as a stop) rather than killing the process.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
 	// The path is read now: an upgrade replaces the file behind it.
 	exe, exeErr := os.Executable()
 	pool, err := handover.FromEnv()
@@ -115,7 +117,24 @@ func run(c *cli.Context) error {
 		engine.Stop()
 		return cli.Exit("", 1)
 	}
-	admin, err := runtime.New(engine, cfg.Global, runtime.Options{Version: version, ReleaseDate: releaseDate, Diag: diag, Handover: pool})
+	// live is the configuration being served; a reload replaces it.
+	var live atomic.Pointer[config.Config]
+	live.Store(cfg)
+	var admin *runtime.Server
+	reload := func() ([]string, error) {
+		next, err := config.Load(c.StringSlice("f"))
+		if err != nil {
+			return nil, err
+		}
+		changes, err := engine.Reload(next)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, admin.Reconfigure(next.Global)...)
+		live.Store(next)
+		return changes, nil
+	}
+	admin, err = runtime.New(engine, cfg.Global, runtime.Options{Version: version, ReleaseDate: releaseDate, Diag: diag, Handover: pool, Reload: reload})
 	if err == nil {
 		err = admin.Start()
 	}
@@ -157,6 +176,20 @@ func run(c *cli.Context) error {
 	for {
 		select {
 		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if soft {
+					continue
+				}
+				diag.Notice("SIGHUP: reloading the configuration")
+				if changes, err := reload(); err != nil {
+					reportReloadError(diag, err)
+				} else {
+					for _, ch := range changes {
+						diag.Notice("reload: " + ch)
+					}
+				}
+				continue
+			}
 			if sig == syscall.SIGUSR2 {
 				if soft {
 					continue
@@ -170,7 +203,7 @@ func run(c *cli.Context) error {
 				}
 				handedOver, soft = true, true
 				go func() {
-					if cut := engine.HandOver(cfg.Global.HardStopAfter); cut > 0 {
+					if cut := engine.HandOver(live.Load().Global.HardStopAfter); cut > 0 {
 						diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
 					}
 					close(softDone)
@@ -182,7 +215,7 @@ func run(c *cli.Context) error {
 					soft = true
 					diag.Notice("soft stop: no longer accepting, waiting for running sessions")
 					go func() {
-						if cut := engine.SoftStop(cfg.Global.HardStopAfter); cut > 0 {
+						if cut := engine.SoftStop(live.Load().Global.HardStopAfter); cut > 0 {
 							diag.Warning(fmt.Sprintf("hard-stop-after reached: closed %d remaining sessions", cut))
 						}
 						close(softDone)
@@ -202,6 +235,20 @@ func run(c *cli.Context) error {
 		diag.Notice("stopped")
 		return nil
 	}
+}
+
+// reportReloadError logs why a reload was refused, one line per
+// configuration error.
+func reportReloadError(diag *logging.DiagLogger, err error) {
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			diag.Alert(e.Error())
+		}
+		diag.Alert(fmt.Sprintf("reload refused: %d error(s) in the configuration; the running configuration is unchanged", len(list)))
+		return
+	}
+	diag.Alert(fmt.Sprintf("reload refused: %v; the running configuration is unchanged", err))
 }
 
 // upgrade starts exe with this process's arguments and hands it the
