@@ -25,7 +25,7 @@ import (
 type Backend struct {
 	core *Core
 	// cfg is replaced by a reload while sessions run.
-	cfg  atomic.Pointer[config.Proxy]
+	cfg    atomic.Pointer[config.Proxy]
 	name   string
 	id     int
 	listen bool // from a `listen` section: logs say "proxy", not "backend"
