@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -224,9 +225,29 @@ backend be3
 	if w := adminSend(t, sock, "get weight be1/s1\n"); w != "2 (initial 2)\n\n" {
 		t.Errorf("s1's weight after the configuration changed it: %q", w)
 	}
+	// pivotctl reload: what changed on stdout, a refusal as an error.
+	ctl := func() (string, string, int) {
+		cmd := exec.Command(pivotctlBin, "--socket", sock, "reload")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	write(cfgB)
+	if out, errOut, code := ctl(); code != 0 || out != "backend be1: server s1 changed\n" {
+		t.Errorf("pivotctl reload: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	write(cfgB + "backend be1\n")
+	if out, errOut, code := ctl(); code != 1 || !strings.Contains(errOut, "be1") {
+		t.Errorf("pivotctl reload of a bad configuration: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	stop.Store(true)
 	wg.Wait()
-	t.Logf("%d connections to fe1 across three reloads, %d failed", ok.Load(), failed.Load())
+	t.Logf("%d connections to fe1 across four reloads, %d failed", ok.Load(), failed.Load())
 	if failed.Load() > 0 {
 		t.Errorf("%d connections to fe1 failed; first: %v", failed.Load(), firstErr.Load())
 	}

@@ -53,6 +53,7 @@ func commands() []*cli.Command {
 		},
 		drainCommand(),
 		failoverCommand(),
+		reloadCommand(),
 		{
 			Name:      "ready",
 			Usage:     "put a server back in service (clears drain and maint)",
