@@ -210,17 +210,24 @@ func (r *reload) prepareFrontend(px *config.Proxy, keys map[*config.Proxy][]stri
 	}
 	plan := &frontendPlan{px: px, be: bp.b, sockets: map[*listener]*net.TCPListener{}, moved: map[*listener]*listener{}}
 	f := r.old.frontends[px.Name]
-	log := bp.b.log
-	if bp.log != nil {
-		log = bp.log
-	}
-	if px.Kind == config.KindFrontend && (f == nil || !reflect.DeepEqual(f.conf().Logs, px.Logs)) {
+	// A listen section logs with its backend's logger, a frontend with
+	// its own, kept when its targets did not change.
+	var log *logging.Logger
+	switch {
+	case px.Kind != config.KindFrontend:
+		log = bp.b.log
+		if bp.log != nil {
+			log = bp.log
+		}
+	case f != nil && f.conf().Kind == config.KindFrontend && reflect.DeepEqual(f.conf().Logs, px.Logs):
+		log = f.log.Load()
+	default:
 		var err error
 		if log, err = r.newLogger(px); err != nil {
 			return err
 		}
 	}
-	if f == nil || f.conf().Kind != px.Kind || f.log.Load() != log {
+	if f == nil || f.log.Load() != log {
 		plan.log = log
 	}
 	// A template of the new frontend gives its listeners.
