@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: all build test unit e2e fuzz compat demo lint clean
+.PHONY: all build test unit e2e fuzz compat demo lint clean bench bench-quick
 
 all: build
 
@@ -15,6 +15,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pivotd ./cmd/pivotd
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pivotctl ./cmd/pivotctl
 	$(GO) build -o $(BIN)/pivot-demo ./cmd/pivot-demo
+	$(GO) build -o $(BIN)/pivot-bench ./cmd/pivot-bench
 
 # Every test: vet, unit tests under the race detector, the end-to-end suite
 # against the built binaries (with the HAProxy compatibility suite), and a
@@ -47,3 +48,14 @@ demo: build
 
 clean:
 	rm -rf $(BIN)
+
+# The side-by-side benchmark: direct, HAProxy and pivot in the same run
+# (HAProxy from Debian: apt-get install -y haproxy). About 4 minutes;
+# writes bench/results/report.md, results.csv and results.json.
+bench: build
+	$(BIN)/pivot-bench --pivotd $(BIN)/pivotd --out bench/results
+
+# A short run (under 2 minutes) printing the ratios, to run before and
+# after a change.
+bench-quick: build
+	$(BIN)/pivot-bench --quick --pivotd $(BIN)/pivotd

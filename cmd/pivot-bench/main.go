@@ -1,0 +1,158 @@
+// Command pivot-bench measures pivot side by side with a direct
+// connection (the physical limit) and with HAProxy, in the same run, on
+// loopback:
+//
+//	pivot-bench --pivotd bin/pivotd --out bench/results   (make bench)
+//	pivot-bench --quick --pivotd bin/pivotd               (make bench-quick)
+//
+// It starts the backend servers (in process), HAProxy and pivotd itself on
+// fixed loopback ports below 32768, runs every workload against every
+// target with the order of the targets rotated between repetitions, and
+// writes a Markdown report with medians, min–max and ratios, plus the raw
+// numbers as CSV and JSON. Everything it starts is stopped by PID at the
+// end.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "pivot-bench",
+		Usage: "benchmark pivot against a direct connection and HAProxy on this machine",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "pivotd", Value: "bin/pivotd", Usage: "the pivotd binary to measure"},
+			&cli.StringFlag{Name: "haproxy", Value: "haproxy", Usage: "the HAProxy binary to compare with"},
+			&cli.StringFlag{Name: "out", Usage: "directory for report.md, results.csv and results.json (none: print the summary only)"},
+			&cli.BoolFlag{Name: "quick", Usage: "short runs (under 2 minutes) for before/after comparisons"},
+			&cli.IntFlag{Name: "reps", Value: 3, Usage: "repetitions of each measurement (the median is reported)"},
+			&cli.DurationFlag{Name: "duration", Usage: "length of each measurement (default 4s, 1s with --quick)"},
+			&cli.IntFlag{Name: "port", Value: 21000, Usage: "first of the loopback ports used (the next 30 too)"},
+		},
+		Action: run,
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "pivot-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// plan is what one run measures.
+type plan struct {
+	reps     int
+	duration time.Duration
+	idle     []int // idle connection counts
+	quick    bool
+	notes    []string // what the report must say about this run
+}
+
+// maxconn is the proxies' global maxconn: as many connections as the
+// descriptor limit allows.
+var maxconn = 40000
+
+// raiseFDLimit raises the descriptor limit as far as allowed (the
+// children inherit it) and returns it.
+func raiseFDLimit() int {
+	want := syscall.Rlimit{Cur: 200000, Max: 200000}
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+		return int(want.Cur)
+	}
+	var cur syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &cur)
+	cur.Cur = cur.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &cur)
+	return int(cur.Cur)
+}
+
+func run(c *cli.Context) error {
+	p := plan{reps: c.Int("reps"), duration: 4 * time.Second, idle: []int{1000, 10000}, quick: c.Bool("quick")}
+	if p.quick {
+		p.duration, p.idle = time.Second, []int{1000}
+	}
+	if d := c.Duration("duration"); d > 0 {
+		p.duration = d
+	}
+	if p.reps < 1 {
+		return errors.New("--reps must be at least 1")
+	}
+	if hap, err := exec.LookPath(c.String("haproxy")); err != nil {
+		return fmt.Errorf("HAProxy is needed to compare with (apt-get install -y haproxy): %w", err)
+	} else {
+		c.Set("haproxy", hap)
+	}
+	// n idle proxied connections hold 2n descriptors here (client and
+	// server ends) and 2n in the proxy: raise the limit if allowed, and
+	// fit the largest count under it.
+	fdLimit := raiseFDLimit()
+	// HAProxy reserves two descriptors per connection and, with splice,
+	// two per pipe (a quarter of maxconn): 2.5 per connection.
+	maxconn = min(40000, (fdLimit-200)*2/5)
+	for i, n := range p.idle {
+		if fit := (maxconn - 500) / 1000 * 1000; n > fit {
+			p.idle[i] = fit
+			p.notes = append(p.notes, fmt.Sprintf("Idle connections measured at %d instead of %d: the descriptor limit here is %d and cannot be raised (a proxied connection holds two descriptors in the proxy).", fit, n, fdLimit))
+		}
+	}
+	dir, err := os.MkdirTemp("", "pivot-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	port := c.Int("port")
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", port+i) }
+	echo, err := startServer(addr(1), true)
+	if err != nil {
+		return err
+	}
+	defer echo.ln.Close()
+	sink, err := startServer(addr(2), false)
+	if err != nil {
+		return err
+	}
+	defer sink.ln.Close()
+
+	targets := []*target{{name: "direct", echo: addr(1), sink: addr(2)}}
+	hap, err := startProxy("haproxy", c.String("haproxy"), []string{"-db"},
+		proxyConfig(addr(11), addr(12), addr(1), addr(2)), dir, addr(11), addr(12))
+	if err != nil {
+		return err
+	}
+	defer hap.stop()
+	piv, err := startProxy("pivot", c.String("pivotd"), []string{"-S", "none"},
+		proxyConfig(addr(21), addr(22), addr(1), addr(2)), dir, addr(21), addr(22))
+	if err != nil {
+		return err
+	}
+	defer piv.stop()
+	targets = append(targets, hap, piv)
+
+	res := &results{started: time.Now()}
+	if err := measure(&p, targets, echo, sink, res); err != nil {
+		return err
+	}
+	res.finished = time.Now()
+	env := describe(c.String("haproxy"), c.String("pivotd"))
+	fmt.Print(summary(res))
+	for _, n := range append(p.notes, res.notes...) {
+		fmt.Println("note:", n)
+	}
+	if out := c.String("out"); out != "" {
+		if err := writeReport(out, p, env, targets, res); err != nil {
+			return err
+		}
+		fmt.Printf("\nreport written to %s/report.md (raw numbers: results.csv, results.json)\n", out)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// metric is one figure of the report.
+type metric struct {
+	name, unit string
+	// higher says more is better (throughputs); latencies and costs are
+	// better lower.
+	higher bool
+	// goal is the issue's target for pivot against HAProxy: the ratio
+	// pivot/HAProxy must be at least goal (higher) or at most goal
+	// (lower); zero means none.
+	goal float64
+	// proxies: only measured through a proxy (memory, descriptors).
+	proxies bool
+}
+
+// sample is one measured value.
+type sample struct {
+	Metric string  `json:"metric"`
+	Target string  `json:"target"`
+	Rep    int     `json:"rep"`
+	Value  float64 `json:"value"`
+}
+
+type results struct {
+	metrics           []metric
+	samples           []sample
+	started, finished time.Time
+	notes             []string // failures worth reporting
+}
+
+func (r *results) add(m metric, t *target, rep int, v float64) {
+	if !slices.ContainsFunc(r.metrics, func(x metric) bool { return x.name == m.name }) {
+		r.metrics = append(r.metrics, m)
+	}
+	r.samples = append(r.samples, sample{m.name, t.name, rep, v})
+}
+
+// values are a metric's samples for a target.
+func (r *results) values(m, t string) []float64 {
+	var v []float64
+	for _, s := range r.samples {
+		if s.Metric == m && s.Target == t {
+			v = append(v, s.Value)
+		}
+	}
+	slices.Sort(v)
+	return v
+}
+
+func median(v []float64) float64 {
+	switch n := len(v); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return v[n/2]
+	default:
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+}
+
+// The metrics, in report order.
+var (
+	mBulk1   = metric{name: "bulk throughput, 1 stream", unit: "MB/s", higher: true, goal: 1}
+	mBulk4   = metric{name: "bulk throughput, 4 streams", unit: "MB/s", higher: true, goal: 1}
+	mRR1     = metric{name: "requests/s, 1 connection", unit: "req/s", higher: true, goal: 1}
+	mRR1p50  = metric{name: "latency p50, 1 connection", unit: "µs"}
+	mRR1p99  = metric{name: "latency p99, 1 connection", unit: "µs", goal: 1}
+	mRR1p999 = metric{name: "latency p99.9, 1 connection", unit: "µs"}
+	mRR64    = metric{name: "requests/s, 64 connections", unit: "req/s", higher: true, goal: 1}
+	mRR64p50 = metric{name: "latency p50, 64 connections", unit: "µs"}
+	mRR64p99 = metric{name: "latency p99, 64 connections", unit: "µs", goal: 1}
+	mRR64p9  = metric{name: "latency p99.9, 64 connections", unit: "µs"}
+	mConn    = metric{name: "new connections/s, 64 clients", unit: "conn/s", higher: true, goal: 1}
+)
+
+func memMetric(n int) metric {
+	return metric{name: fmt.Sprintf("memory per idle connection, %d", n), unit: "bytes", goal: 2, proxies: true}
+}
+
+func fdMetric(n int) metric {
+	return metric{name: fmt.Sprintf("descriptors per idle connection, %d", n), unit: "fds", goal: 1, proxies: true}
+}
+
+// rotate is targets starting at the rep-th, so that no target always
+// runs first (on a cold machine) or last.
+func rotate(targets []*target, rep int) []*target {
+	k := rep % len(targets)
+	return append(slices.Clone(targets[k:]), targets[:k]...)
+}
+
+// measure runs every workload on every target, p.reps times.
+func measure(p *plan, targets []*target, echo, sink *server, res *results) error {
+	// Idle connections cost the same every time: measured once, first,
+	// before the connection-rate runs fill the port space with TIME_WAIT.
+	for _, n := range p.idle {
+		for _, t := range targets {
+			if t.proc == nil {
+				continue
+			}
+			mem, fds, err := idleCost(t, n, echo)
+			if err != nil {
+				// A proxy that cannot hold them is a finding, not a
+				// reason to stop measuring.
+				res.notes = append(res.notes, fmt.Sprintf("%s could not hold %d idle connections: %v.", t.name, n, err))
+				continue
+			}
+			res.add(memMetric(n), t, 0, mem)
+			res.add(fdMetric(n), t, 0, fds)
+		}
+	}
+	d := p.duration
+	for rep := range p.reps {
+		fmt.Fprintf(os.Stderr, "repetition %d/%d\n", rep+1, p.reps)
+		for _, t := range rotate(targets, rep) {
+			v, err := bulk(t.sink, 1, d, sink)
+			if err != nil {
+				return fmt.Errorf("%s: bulk: %w", t.name, err)
+			}
+			res.add(mBulk1, t, rep, v)
+		}
+		for _, t := range rotate(targets, rep) {
+			v, err := bulk(t.sink, 4, d, sink)
+			if err != nil {
+				return fmt.Errorf("%s: bulk: %w", t.name, err)
+			}
+			res.add(mBulk4, t, rep, v)
+		}
+		for _, t := range rotate(targets, rep) {
+			r, err := requestResponse(t.echo, 1, d)
+			if err != nil {
+				return fmt.Errorf("%s: request/response: %w", t.name, err)
+			}
+			res.add(mRR1, t, rep, r.rps)
+			res.add(mRR1p50, t, rep, r.p50)
+			res.add(mRR1p99, t, rep, r.p99)
+			res.add(mRR1p999, t, rep, r.p999)
+		}
+		for _, t := range rotate(targets, rep) {
+			r, err := requestResponse(t.echo, 64, d)
+			if err != nil {
+				return fmt.Errorf("%s: request/response: %w", t.name, err)
+			}
+			res.add(mRR64, t, rep, r.rps)
+			res.add(mRR64p50, t, rep, r.p50)
+			res.add(mRR64p99, t, rep, r.p99)
+			res.add(mRR64p9, t, rep, r.p999)
+		}
+		for _, t := range rotate(targets, rep) {
+			v, err := connRate(t.echo, 64, d)
+			if err != nil {
+				return fmt.Errorf("%s: connection rate: %w", t.name, err)
+			}
+			res.add(mConn, t, rep, v)
+		}
+	}
+	return nil
+}
+
+// idleCost is what n idle proxied connections add to a proxy's resident
+// memory and descriptors, per connection.
+func idleCost(t *target, n int, echo *server) (mem, fds float64, err error) {
+	base := echo.open.Load()
+	rss0, fd0, err := t.usage()
+	if err != nil {
+		return 0, 0, err
+	}
+	conns, err := idleConns(t.echo, n, echo)
+	if err != nil {
+		return 0, 0, err
+	}
+	time.Sleep(500 * time.Millisecond) // let the proxy settle its buffers
+	rss1, fd1, err := t.usage()
+	closeAll(conns)
+	for end := time.Now().Add(30 * time.Second); echo.open.Load() > base && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(rss1-rss0) / float64(n), float64(fd1-fd0) / float64(n), nil
+}
