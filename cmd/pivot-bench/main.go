@@ -122,16 +122,21 @@ func run(c *cli.Context) error {
 		return err
 	}
 	defer sink.ln.Close()
+	idle, err := startServer(addr(3), true)
+	if err != nil {
+		return err
+	}
+	defer idle.ln.Close()
 
 	targets := []*target{{name: "direct", echo: addr(1), sink: addr(2)}}
 	hap, err := startProxy("haproxy", c.String("haproxy"), []string{"-db"},
-		proxyConfig(addr(11), addr(12), addr(1), addr(2)), dir, addr(11), addr(12))
+		proxyConfig(addr(11), addr(12), addr(13), addr(1), addr(2), addr(3)), dir, addr(11), addr(12), addr(13))
 	if err != nil {
 		return err
 	}
 	defer hap.stop()
 	piv, err := startProxy("pivot", c.String("pivotd"), []string{"-S", "none"},
-		proxyConfig(addr(21), addr(22), addr(1), addr(2)), dir, addr(21), addr(22))
+		proxyConfig(addr(21), addr(22), addr(23), addr(1), addr(2), addr(3)), dir, addr(21), addr(22), addr(23))
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func run(c *cli.Context) error {
 	targets = append(targets, hap, piv)
 
 	res := &results{started: time.Now()}
-	if err := measure(&p, targets, echo, sink, res); err != nil {
+	if err := measure(&p, targets, echo, sink, idle, res); err != nil {
 		return err
 	}
 	res.finished = time.Now()

@@ -97,7 +97,7 @@ func rotate(targets []*target, rep int) []*target {
 }
 
 // measure runs every workload on every target, p.reps times.
-func measure(p *plan, targets []*target, echo, sink *server, res *results) error {
+func measure(p *plan, targets []*target, echo, sink, idle *server, res *results) error {
 	// Idle connections cost the same every time: measured once, first,
 	// before the connection-rate runs fill the port space with TIME_WAIT.
 	for _, n := range p.idle {
@@ -105,7 +105,7 @@ func measure(p *plan, targets []*target, echo, sink *server, res *results) error
 			if t.proc == nil {
 				continue
 			}
-			mem, fds, err := idleCost(t, n, echo)
+			mem, fds, err := idleCost(t, n, idle)
 			if err != nil {
 				// A proxy that cannot hold them is a finding, not a
 				// reason to stop measuring.
@@ -172,7 +172,7 @@ func idleCost(t *target, n int, echo *server) (mem, fds float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	conns, err := idleConns(t.echo, n, echo)
+	conns, err := idleConns(t.idle, n, echo)
 	if err != nil {
 		return 0, 0, err
 	}

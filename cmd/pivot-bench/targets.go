@@ -73,14 +73,18 @@ func startServer(addr string, echo bool) (*server, error) {
 type target struct {
 	name       string
 	echo, sink string
-	proc       *os.Process // nil for direct
-	config     string      // the configuration it ran, for the report
+	// idle reaches its own echo server, so that no connection churn of
+	// an earlier run (ports in TIME_WAIT towards the echo server) gets
+	// in the way of opening thousands of connections at once.
+	idle   string
+	proc   *os.Process // nil for direct
+	config string      // the configuration it ran, for the report
 }
 
 // proxyConfig is the configuration HAProxy and pivotd both run: HAProxy's
 // best TCP settings for this machine (a thread per core, splice when it
 // pays), which pivot accepts as they are.
-func proxyConfig(echoFE, sinkFE, echoBE, sinkBE string) string {
+func proxyConfig(echoFE, sinkFE, idleFE, echoBE, sinkBE, idleBE string) string {
 	return fmt.Sprintf(`global
     nbthread %d
     maxconn %d
@@ -99,12 +103,16 @@ listen echo
 listen sink
     bind %s
     server s1 %s
-`, numCPU(), maxconn, echoFE, echoBE, sinkFE, sinkBE)
+
+listen idle
+    bind %s
+    server s1 %s
+`, numCPU(), maxconn, echoFE, echoBE, sinkFE, sinkBE, idleFE, idleBE)
 }
 
 // startProxy runs bin (haproxy or pivotd) on cfg in dir and waits until
 // both frontends accept.
-func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE string) (*target, error) {
+func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE, idleFE string) (*target, error) {
 	path := filepath.Join(dir, name+".cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
@@ -118,7 +126,7 @@ func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE string
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	t := &target{name: name, echo: echoFE, sink: sinkFE, proc: cmd.Process, config: cfg}
+	t := &target{name: name, echo: echoFE, sink: sinkFE, idle: idleFE, proc: cmd.Process, config: cfg}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -128,7 +136,7 @@ func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE string
 			return nil, fmt.Errorf("%s exited at start:\n%s", name, b)
 		default:
 		}
-		if listening(echoFE) && listening(sinkFE) {
+		if listening(echoFE) && listening(sinkFE) && listening(idleFE) {
 			return t, nil
 		}
 		if time.Now().After(end) {
