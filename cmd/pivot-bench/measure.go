@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -98,6 +100,7 @@ func rotate(targets []*target, rep int) []*target {
 
 // measure runs every workload on every target, p.reps times.
 func measure(p *plan, targets []*target, echo, sink, idle *server, res *results) error {
+	settleTimeWait()
 	// Idle connections cost the same every time: measured once, first,
 	// before the connection-rate runs fill the port space with TIME_WAIT.
 	for _, n := range p.idle {
@@ -162,6 +165,36 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 		}
 	}
 	return nil
+}
+
+// settleTimeWait waits (at most 70 s) until the connections closed by an
+// earlier run have left TIME_WAIT: tens of thousands of them (a
+// connection-rate run leaves ~90,000) keep the proxies from opening
+// thousands of connections at once.
+func settleTimeWait() {
+	for end := time.Now().Add(70 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		n := timeWait()
+		if n < 2000 {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "waiting for %d connections in TIME_WAIT to expire\n", n)
+	}
+}
+
+// timeWait is the system's count of TCP sockets in TIME_WAIT.
+func timeWait() int {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	for i, w := range f {
+		if w == "tw" && i+1 < len(f) {
+			n, _ := strconv.Atoi(f[i+1])
+			return n
+		}
+	}
+	return 0
 }
 
 // idleCost is what n idle proxied connections add to a proxy's resident
