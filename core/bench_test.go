@@ -60,3 +60,18 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCounters measures what every new session costs the counters
+// of its frontend, backend and server, from many goroutines at once.
+func BenchmarkCounters(b *testing.B) {
+	var fe, be, srv Counters
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		now := time.Now()
+		for pb.Next() {
+			fe.startSession(now)
+			be.startSession(now)
+			srv.startSession(now)
+		}
+	})
+}
