@@ -128,19 +128,53 @@ func run(c *cli.Context) error {
 	}
 	defer idle.ln.Close()
 
-	targets := []*target{{name: "direct", echo: addr(1), sink: addr(2)}}
+	// The real servers; one that is missing leaves its figures out.
+	direct := &target{name: "direct", echo: addr(1), sink: addr(2)}
+	sections := func(base int) []section {
+		var s []section
+		if direct.redis != "" {
+			s = append(s, section{"redis", addr(base + 4), direct.redis})
+		}
+		if direct.pg != "" {
+			s = append(s, section{"pg", addr(base + 5), direct.pg})
+		}
+		return s
+	}
+	if rd, err := startRedis(port + 4); err != nil {
+		p.notes = append(p.notes, "redis-benchmark not measured: "+err.Error()+".")
+	} else {
+		defer rd.stop()
+		direct.redis = addr(4)
+	}
+	if pg, err := startPostgres(dir, port+5); err != nil {
+		p.notes = append(p.notes, "pgbench not measured: "+err.Error()+".")
+	} else {
+		defer pg.stop()
+		direct.pg = addr(5)
+	}
+	targets := []*target{direct}
 	hap, err := startProxy("haproxy", c.String("haproxy"), []string{"-db"},
-		proxyConfig(addr(11), addr(12), addr(13), addr(1), addr(2), addr(3)), dir, addr(11), addr(12), addr(13))
+		proxyConfig(addr(11), addr(12), addr(13), addr(1), addr(2), addr(3), sections(10)...), dir, addr(11), addr(12), addr(13))
 	if err != nil {
 		return err
 	}
 	defer hap.stop()
 	piv, err := startProxy("pivot", c.String("pivotd"), []string{"-S", "none"},
-		proxyConfig(addr(21), addr(22), addr(23), addr(1), addr(2), addr(3)), dir, addr(21), addr(22), addr(23))
+		proxyConfig(addr(21), addr(22), addr(23), addr(1), addr(2), addr(3), sections(20)...), dir, addr(21), addr(22), addr(23))
 	if err != nil {
 		return err
 	}
 	defer piv.stop()
+	for i, t := range []*target{hap, piv} {
+		for _, s := range sections(10 * (i + 1)) {
+			switch s.name {
+			case "redis":
+				t.redis = s.fe
+			case "pg":
+				t.pg = s.fe
+			}
+		}
+	}
 	targets = append(targets, hap, piv)
 
 	res := &results{started: time.Now()}

@@ -81,6 +81,10 @@ var (
 	mRR64p99 = metric{name: "latency p99, 64 connections", unit: "µs", goal: 1}
 	mRR64p9  = metric{name: "latency p99.9, 64 connections", unit: "µs"}
 	mConn    = metric{name: "new connections/s, 64 clients", unit: "conn/s", higher: true, goal: 1}
+	mRedis   = metric{name: "redis-benchmark SET/GET, 50 clients, keep-alive", unit: "req/s", higher: true, goal: 1}
+	mRedisC  = metric{name: "redis-benchmark SET/GET, 50 clients, a connection per request", unit: "req/s", higher: true, goal: 1}
+	mPg      = metric{name: "pgbench -S, 16 clients", unit: "tps", higher: true, goal: 1}
+	mPgC     = metric{name: "pgbench -S -C (a connection per transaction), 16 clients", unit: "tps", higher: true, goal: 1}
 )
 
 func memMetric(n int) metric {
@@ -156,12 +160,50 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 			res.add(mRR64p99, t, rep, r.p99)
 			res.add(mRR64p9, t, rep, r.p999)
 		}
+		if err := realClients(p, targets, rep, res); err != nil {
+			return err
+		}
 		for _, t := range rotate(targets, rep) {
 			v, err := connRate(t.echo, 64, d)
 			if err != nil {
 				return fmt.Errorf("%s: connection rate: %w", t.name, err)
 			}
 			res.add(mConn, t, rep, v)
+		}
+	}
+	return nil
+}
+
+// realClients runs redis-benchmark and pgbench through each target. The
+// runs that open a connection per request come last: they leave the most
+// TIME_WAIT behind.
+func realClients(p *plan, targets []*target, rep int, res *results) error {
+	n, nc := 50000, 10000
+	if p.quick {
+		n, nc = 20000, 3000
+	}
+	type run struct {
+		m   metric
+		ok  func(t *target) bool
+		run func(t *target) (float64, error)
+	}
+	hasRedis := func(t *target) bool { return t.redis != "" }
+	hasPg := func(t *target) bool { return t.pg != "" }
+	for _, r := range []run{
+		{mRedis, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, true, n) }},
+		{mPg, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, false, p.duration) }},
+		{mPgC, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, true, p.duration) }},
+		{mRedisC, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, false, nc) }},
+	} {
+		for _, t := range rotate(targets, rep) {
+			if !r.ok(t) {
+				continue
+			}
+			v, err := r.run(t)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", t.name, r.m.name, err)
+			}
+			res.add(r.m, t, rep, v)
 		}
 	}
 	return nil

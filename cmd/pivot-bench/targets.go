@@ -76,15 +76,21 @@ type target struct {
 	// idle reaches its own echo server, so that no connection churn of
 	// an earlier run (ports in TIME_WAIT towards the echo server) gets
 	// in the way of opening thousands of connections at once.
-	idle   string
-	proc   *os.Process // nil for direct
-	config string      // the configuration it ran, for the report
+	idle string
+	// redis and pg reach the real servers (empty when not installed).
+	redis, pg string
+	proc      *os.Process // nil for direct
+	config    string      // the configuration it ran, for the report
 }
 
 // proxyConfig is the configuration HAProxy and pivotd both run: HAProxy's
 // best TCP settings for this machine (a thread per core, splice when it
 // pays), which pivot accepts as they are.
-func proxyConfig(echoFE, sinkFE, idleFE, echoBE, sinkBE, idleBE string) string {
+func proxyConfig(echoFE, sinkFE, idleFE, echoBE, sinkBE, idleBE string, extra ...section) string {
+	var more strings.Builder
+	for _, s := range extra {
+		fmt.Fprintf(&more, "\nlisten %s\n    bind %s\n    server s1 %s\n", s.name, s.fe, s.be)
+	}
 	return fmt.Sprintf(`global
     nbthread %d
     maxconn %d
@@ -107,8 +113,11 @@ listen sink
 listen idle
     bind %s
     server s1 %s
-`, numCPU(), maxconn, echoFE, echoBE, sinkFE, sinkBE, idleFE, idleBE)
+`, numCPU(), maxconn, echoFE, echoBE, sinkFE, sinkBE, idleFE, idleBE) + more.String()
 }
+
+// section is one more `listen` of the proxies' configuration.
+type section struct{ name, fe, be string }
 
 // startProxy runs bin (haproxy or pivotd) on cfg in dir and waits until
 // both frontends accept.
