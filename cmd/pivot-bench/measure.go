@@ -180,7 +180,7 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 func realClients(p *plan, targets []*target, rep int, res *results) error {
 	n, nc := 50000, 10000
 	if p.quick {
-		n, nc = 20000, 3000
+		n, nc = 10000, 2000
 	}
 	type run struct {
 		m   metric
