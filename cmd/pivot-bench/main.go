@@ -130,51 +130,55 @@ func run(c *cli.Context) error {
 
 	// The real servers; one that is missing leaves its figures out.
 	direct := &target{name: "direct", echo: addr(1), sink: addr(2)}
-	sections := func(base int) []section {
-		var s []section
-		if direct.redis != "" {
-			s = append(s, section{"redis", addr(base + 4), direct.redis})
-		}
-		if direct.pg != "" {
-			s = append(s, section{"pg", addr(base + 5), direct.pg})
-		}
-		return s
-	}
+	backends := []section{{name: "echo", servers: []string{addr(1)}}, {name: "sink", servers: []string{addr(2)}},
+		{name: "idle", servers: []string{addr(3)}}}
 	if rd, err := startRedis(port + 4); err != nil {
 		p.notes = append(p.notes, "redis-benchmark not measured: "+err.Error()+".")
 	} else {
 		defer rd.stop()
 		direct.redis = addr(4)
+		backends = append(backends, section{name: "redis", servers: []string{addr(4)}})
 	}
 	if pg, err := startPostgres(dir, port+5); err != nil {
 		p.notes = append(p.notes, "pgbench not measured: "+err.Error()+".")
 	} else {
 		defer pg.stop()
 		direct.pg = addr(5)
+		backends = append(backends, section{name: "pg", servers: []string{addr(5)}})
+	}
+	for i, name := range []string{"A", "B"} {
+		g, err := startGreeter(addr(6+i), name)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+	}
+	backends = append(backends, section{name: "flip", servers: []string{addr(6), addr(7)}})
+	many := section{name: "many"}
+	for range 1000 {
+		many.servers = append(many.servers, addr(1))
+	}
+	// Each proxy binds its frontends at port+10 (HAProxy) or port+20
+	// (pivot) plus the section's rank.
+	layout := func(base int) []section {
+		var out []section
+		for i, s := range backends {
+			s.fe = addr(base + i + 1)
+			out = append(out, s)
+		}
+		return append(out, many)
 	}
 	targets := []*target{direct}
-	hap, err := startProxy("haproxy", c.String("haproxy"), []string{"-db"},
-		proxyConfig(addr(11), addr(12), addr(13), addr(1), addr(2), addr(3), sections(10)...), dir, addr(11), addr(12), addr(13))
+	hap, err := startProxy("haproxy", c.String("haproxy"), []string{"-db"}, dir, layout(10))
 	if err != nil {
 		return err
 	}
 	defer hap.stop()
-	piv, err := startProxy("pivot", c.String("pivotd"), []string{"-S", "none"},
-		proxyConfig(addr(21), addr(22), addr(23), addr(1), addr(2), addr(3), sections(20)...), dir, addr(21), addr(22), addr(23))
+	piv, err := startProxy("pivot", c.String("pivotd"), []string{"-S", "none"}, dir, layout(20))
 	if err != nil {
 		return err
 	}
 	defer piv.stop()
-	for i, t := range []*target{hap, piv} {
-		for _, s := range sections(10 * (i + 1)) {
-			switch s.name {
-			case "redis":
-				t.redis = s.fe
-			case "pg":
-				t.pg = s.fe
-			}
-		}
-	}
 	targets = append(targets, hap, piv)
 
 	res := &results{started: time.Now()}

@@ -21,6 +21,8 @@ type metric struct {
 	goal float64
 	// proxies: only measured through a proxy (memory, descriptors).
 	proxies bool
+	// zero: pivot's value must be 0, whatever HAProxy's is.
+	zero bool
 }
 
 // sample is one measured value.
@@ -85,6 +87,12 @@ var (
 	mRedisC  = metric{name: "redis-benchmark SET/GET, 50 clients, a connection per request", unit: "req/s", higher: true, goal: 1}
 	mPg      = metric{name: "pgbench -S, 16 clients", unit: "tps", higher: true, goal: 1}
 	mPgC     = metric{name: "pgbench -S -C (a connection per transaction), 16 clients", unit: "tps", higher: true, goal: 1}
+	mStat    = metric{name: "show stat, a backend of 1,000 servers", unit: "ms", proxies: true}
+	mSetP50  = metric{name: "set server answer under 5,000 conn/s, p50", unit: "ms", proxies: true}
+	mSetP99  = metric{name: "set server answer under 5,000 conn/s, p99", unit: "ms", proxies: true}
+	mSetRate = metric{name: "connections/s reached meanwhile", unit: "conn/s", higher: true, proxies: true}
+	mLate    = metric{name: "connections begun after state maint answered that reached the server", unit: "conns", proxies: true, zero: true}
+	mLast    = metric{name: "last connection reaching the server after state maint answered (in flight)", unit: "ms", proxies: true}
 )
 
 func memMetric(n int) metric {
@@ -163,6 +171,9 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 		if err := realClients(p, targets, rep, res); err != nil {
 			return err
 		}
+		if err := controlPlane(p, targets, rep, res); err != nil {
+			return err
+		}
 		for _, t := range rotate(targets, rep) {
 			v, err := connRate(t.echo, 64, d)
 			if err != nil {
@@ -205,6 +216,34 @@ func realClients(p *plan, targets []*target, rep int, res *results) error {
 			}
 			res.add(r.m, t, rep, v)
 		}
+	}
+	return nil
+}
+
+// controlPlane measures the admin socket of each proxy.
+func controlPlane(p *plan, targets []*target, rep int, res *results) error {
+	for _, t := range rotate(targets, rep) {
+		if t.proc == nil {
+			continue
+		}
+		v, err := showStatTime(t, 20)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res.add(mStat, t, rep, v)
+		p50, p99, rate, err := setServerUnderLoad(t, p.duration)
+		if err != nil {
+			return fmt.Errorf("%s: set server under load: %w", t.name, err)
+		}
+		res.add(mSetP50, t, rep, p50)
+		res.add(mSetP99, t, rep, p99)
+		res.add(mSetRate, t, rep, rate)
+		late, last, err := maintObeys(t)
+		if err != nil {
+			return fmt.Errorf("%s: maint: %w", t.name, err)
+		}
+		res.add(mLate, t, rep, float64(late))
+		res.add(mLast, t, rep, last)
 	}
 	return nil
 }

@@ -56,6 +56,12 @@ func ratio(a, b figure) string {
 
 // verdict says whether pivot meets the goal for a metric.
 func verdict(m metric, piv, hap figure) string {
+	if m.zero && piv.ok {
+		if piv.hi == 0 {
+			return "met"
+		}
+		return "**not met**"
+	}
 	if m.goal == 0 || !piv.ok || !hap.ok || hap.med == 0 {
 		return ""
 	}
@@ -68,6 +74,8 @@ func verdict(m metric, piv, hap figure) string {
 
 func goalText(m metric) string {
 	switch {
+	case m.zero:
+		return "0"
 	case m.goal == 0:
 		return ""
 	case m.higher:

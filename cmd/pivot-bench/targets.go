@@ -79,21 +79,30 @@ type target struct {
 	idle string
 	// redis and pg reach the real servers (empty when not installed).
 	redis, pg string
-	proc      *os.Process // nil for direct
-	config    string      // the configuration it ran, for the report
+	// flip balances over two greeting servers (the maint test); sock is
+	// the admin socket. Proxies only.
+	flip, sock string
+	proc       *os.Process // nil for direct
+	config     string      // the configuration it ran, for the report
+}
+
+// section is one proxy of the benchmark's configuration: a listen
+// section, or a backend alone when fe is empty.
+type section struct {
+	name    string
+	fe      string
+	servers []string // named s1, s2, ...
 }
 
 // proxyConfig is the configuration HAProxy and pivotd both run: HAProxy's
 // best TCP settings for this machine (a thread per core, splice when it
 // pays), which pivot accepts as they are.
-func proxyConfig(echoFE, sinkFE, idleFE, echoBE, sinkBE, idleBE string, extra ...section) string {
-	var more strings.Builder
-	for _, s := range extra {
-		fmt.Fprintf(&more, "\nlisten %s\n    bind %s\n    server s1 %s\n", s.name, s.fe, s.be)
-	}
-	return fmt.Sprintf(`global
+func proxyConfig(sock string, sections []section) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
     nbthread %d
     maxconn %d
+    stats socket %s level admin
 
 defaults
     mode tcp
@@ -101,27 +110,30 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
-
-listen echo
-    bind %s
-    server s1 %s
-
-listen sink
-    bind %s
-    server s1 %s
-
-listen idle
-    bind %s
-    server s1 %s
-`, numCPU(), maxconn, echoFE, echoBE, sinkFE, sinkBE, idleFE, idleBE) + more.String()
+`, numCPU(), maxconn, sock)
+	for _, s := range sections {
+		if s.fe == "" {
+			fmt.Fprintf(&b, "\nbackend %s\n", s.name)
+		} else {
+			fmt.Fprintf(&b, "\nlisten %s\n    bind %s\n", s.name, s.fe)
+		}
+		for i, srv := range s.servers {
+			if i == 8 && len(s.servers) > 10 {
+				fmt.Fprintf(&b, "    # ... %d servers in all\n", len(s.servers))
+			}
+			fmt.Fprintf(&b, "    server s%d %s\n", i+1, srv)
+		}
+	}
+	return b.String()
 }
 
-// section is one more `listen` of the proxies' configuration.
-type section struct{ name, fe, be string }
-
-// startProxy runs bin (haproxy or pivotd) on cfg in dir and waits until
-// both frontends accept.
-func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE, idleFE string) (*target, error) {
+// startProxy runs bin (haproxy or pivotd) on the sections in dir and
+// waits until every frontend accepts.
+func startProxy(name, bin string, args []string, dir string, sections []section) (*target, error) {
+	t := &target{name: name, sock: filepath.Join(dir, name+".sock")}
+	cfg := proxyConfig(t.sock, sections)
+	// The report shows the file with the long server list folded.
+	t.config = foldServers(cfg)
 	path := filepath.Join(dir, name+".cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
@@ -135,7 +147,27 @@ func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE, idleF
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	t := &target{name: name, echo: echoFE, sink: sinkFE, idle: idleFE, proc: cmd.Process, config: cfg}
+	t.proc = cmd.Process
+	var fes []string
+	for _, s := range sections {
+		switch s.name {
+		case "echo":
+			t.echo = s.fe
+		case "sink":
+			t.sink = s.fe
+		case "idle":
+			t.idle = s.fe
+		case "redis":
+			t.redis = s.fe
+		case "pg":
+			t.pg = s.fe
+		case "flip":
+			t.flip = s.fe
+		}
+		if s.fe != "" {
+			fes = append(fes, s.fe)
+		}
+	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -145,14 +177,36 @@ func startProxy(name, bin string, args []string, cfg, dir, echoFE, sinkFE, idleF
 			return nil, fmt.Errorf("%s exited at start:\n%s", name, b)
 		default:
 		}
-		if listening(echoFE) && listening(sinkFE) && listening(idleFE) {
+		ready := true
+		for _, a := range fes {
+			ready = ready && listening(a)
+		}
+		if ready {
 			return t, nil
 		}
 		if time.Now().After(end) {
 			t.stop()
-			return nil, fmt.Errorf("%s does not listen on %s and %s", name, echoFE, sinkFE)
+			return nil, fmt.Errorf("%s does not listen on all of %v", name, fes)
 		}
 	}
+}
+
+// foldServers keeps the first lines of a long server list.
+func foldServers(cfg string) string {
+	var out []string
+	n := 0
+	for _, l := range strings.Split(cfg, "\n") {
+		if strings.HasPrefix(l, "    server ") {
+			n++
+			if n > 9 {
+				continue
+			}
+		} else {
+			n = 0
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 func listening(addr string) bool {
@@ -194,4 +248,24 @@ func (t *target) usage() (rss, fds int64, err error) {
 	}
 	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", t.proc.Pid))
 	return rss, int64(len(ents)), err
+}
+
+// startGreeter runs a server that writes its name and a newline to each
+// connection, then closes it: which server a connection reached.
+func startGreeter(addr, name string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("greeter %s: %w", addr, err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(name + "\n"))
+			c.Close()
+		}
+	}()
+	return ln, nil
 }
