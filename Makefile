@@ -51,7 +51,7 @@ clean:
 
 # The side-by-side benchmark: direct, HAProxy and pivot in the same run
 # (HAProxy from Debian: apt-get install -y haproxy; redis-server and
-# postgresql for the real clients). About 6 minutes;
+# postgresql for the real clients). About 7 minutes;
 # writes bench/results/report.md, results.csv and results.json.
 bench: build
 	$(BIN)/pivot-bench --pivotd $(BIN)/pivotd --out bench/results
