@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -23,6 +24,8 @@ type agent struct {
 	mu    sync.Mutex
 	reply string
 	got   string
+	// served counts the answers given since the reply last changed.
+	served int
 }
 
 func startAgent(t *testing.T, reply string) *agent {
@@ -45,15 +48,34 @@ func startAgent(t *testing.T, reply string) *agent {
 		a.mu.Unlock()
 		c.SetDeadline(time.Now().Add(2 * time.Second))
 		io.WriteString(c, reply)
+		a.mu.Lock()
+		if a.reply == reply {
+			a.served++
+		}
+		a.mu.Unlock()
 		io.Copy(io.Discard, c)
 	})
 	return a
 }
 
-func (a *agent) set(r string) {
+// set changes the answer and, with wait, waits until it was given six
+// times: both daemons ask every 200 ms, so each has had it at least once
+// (a settle alone could pass while neither had asked yet).
+func (a *agent) set(t *testing.T, r string, wait bool) {
 	a.mu.Lock()
-	a.reply = r
+	a.reply, a.served = r, 0
 	a.mu.Unlock()
+	if !wait {
+		return
+	}
+	waitFor(t, 5*time.Second, func() error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.served < 6 {
+			return fmt.Errorf("the agent answered %q %d times", r, a.served)
+		}
+		return nil
+	})
 }
 
 func (a *agent) port() string {
@@ -115,7 +137,16 @@ backend be_dyn
 	reply := func(r string) compatStep {
 		return compatStep{desc: "agent answers " + r, do: func(t *testing.T, p *compatPair, d *compatDaemon) string {
 			if d == p.Hap {
-				dyn.set(r)
+				dyn.set(t, r, true)
+			}
+			return ""
+		}}
+	}
+	// replyDisabled changes the answer while nobody asks (agent disabled).
+	replyDisabled := func(r string) compatStep {
+		return compatStep{desc: "agent answers " + r, do: func(t *testing.T, p *compatPair, d *compatDaemon) string {
+			if d == p.Hap {
+				dyn.set(t, r, false)
 			}
 			return ""
 		}}
@@ -138,7 +169,7 @@ backend be_dyn
 		{cmd: "set server be_dyn/s1 agent-send x"},
 		{cmd: "set server be_dyn/s1 agent-port 1"},
 		{cmd: "set server be_dyn/s1 agent-addr 127.0.0.1"},
-		reply("up\n"),
+		replyDisabled("up\n"),
 		{cmd: "enable agent be_dyn/s1"}, settleStep(), {cmd: "show stat be_dyn 4 -1"},
 		{cmd: "enable agent be_faults/plain"},
 		{cmd: "disable agent be_faults/plain"},
