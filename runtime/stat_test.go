@@ -3,6 +3,8 @@ package runtime
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -424,6 +426,25 @@ func TestServersUnknownBackend(t *testing.T) {
 			if err := write(); err == nil || err.Error() != "Can't find backend." || b.Len() != 0 {
 				t.Errorf("show servers %s %s: err %v, output %q; want only \"Can't find backend.\"", name, be, err, b.String())
 			}
+		}
+	}
+}
+
+// BenchmarkShowStat measures the CSV of a backend of 1,000 servers, the
+// size pivot-bench times through the socket.
+func BenchmarkShowStat(b *testing.B) {
+	var rows []core.StatRow
+	for i := range 1000 {
+		rows = append(rows, checked(server(i+1, fmt.Sprintf("s%d", i+1)), core.CheckL4OK, 3))
+	}
+	req, err := parseShowStat(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writeStat(io.Discard, rows, req, true); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
