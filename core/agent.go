@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -95,20 +94,7 @@ func (b *Backend) agentWeightLocked(s *Server, word string, now time.Time) strin
 // agentTargetLocked is where the agent listens: agent-addr (else the
 // server's address) and agent-port (0, which only `set server ...
 // agent-port 0` gives, is the server's port, as in HAProxy).
-func (s *Server) agentTargetLocked() string {
-	a := s.addr.Load()
-	host, port := s.agent.addr, s.agent.port
-	if host == "" {
-		host = a.ip.String()
-		if !a.ip.IsValid() {
-			host = a.host
-		}
-	}
-	if port == 0 {
-		port = a.port
-	}
-	return net.JoinHostPort(host, strconv.Itoa(port))
-}
+func (s *Server) agentTargetLocked() string { return s.probeTargetLocked(s.agent.addr, s.agent.port) }
 
 // agentAllowsUpLocked reports whether the agent lets the server be up:
 // it has no enabled agent, or the agent's health reached rise.
@@ -125,6 +111,9 @@ func (s *Server) checkAllowsUpLocked() bool {
 	return !s.check.enabled || s.check.health >= s.check.rise
 }
 
+// agentAdmin is the admin state each of the agent's words asks for.
+var agentAdmin = map[string]AdminState{"ready": StateReady, "drain": StateDrain, "maint": StateMaint}
+
 // agentResultLocked applies one agent answer, in HAProxy's order: the
 // admin state first, then weight and maxconn, the health last.
 func (b *Backend) agentResultLocked(s *Server, res probe.Result, now time.Time) {
@@ -135,13 +124,8 @@ func (b *Backend) agentResultLocked(s *Server, res probe.Result, now time.Time) 
 		return
 	}
 	r := probe.ParseAgentReply(res.Info)
-	switch r.Admin {
-	case "ready":
-		b.setAdminLocked(s, s.admin&^(AdminForcedMaint|AdminForcedDrain), byCheck, now)
-	case "drain":
-		b.setAdminLocked(s, s.admin&^AdminForcedMaint|AdminForcedDrain, byCheck, now)
-	case "maint":
-		b.setAdminLocked(s, s.admin&^AdminForcedDrain|AdminForcedMaint, byCheck, now)
+	if st, ok := agentAdmin[r.Admin]; ok {
+		b.setAdminLocked(s, s.admin.with(st), byCheck, now)
 	}
 	warning := ""
 	if r.Weight != "" {
@@ -154,7 +138,7 @@ func (b *Backend) agentResultLocked(s *Server, res probe.Result, now time.Time) 
 			s.cfgMaxconn = n
 			b.publishLocked(now)
 		case warning != "":
-		case r.Maxconn == "" || r.Maxconn[0] < '0' || r.Maxconn[0] > '9':
+		case r.Maxconn[0] < '0' || r.Maxconn[0] > '9':
 			warning = "maxconn string empty or preceded by garbage"
 		default:
 			warning = "Trailing garbage in maxconn string"

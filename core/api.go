@@ -69,20 +69,10 @@ func (c *Core) withServer(backend, server string, fn func(b *Backend, s *Server,
 // HAProxy's `set server ... state` does.
 func (c *Core) SetServerState(backend, server string, st AdminState) error {
 	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
-		next := s.admin
-		// CMAINT only records that the maintenance came from the
-		// configuration; HAProxy keeps it when the operator lifts it.
-		switch st {
-		case StateReady:
-			next &^= AdminForcedMaint | AdminForcedDrain
-		case StateDrain:
-			next = next&^AdminForcedMaint | AdminForcedDrain
-		case StateMaint:
-			next = next&^AdminForcedDrain | AdminForcedMaint
-		default:
+		if st != StateReady && st != StateDrain && st != StateMaint {
 			return refuse(ErrBadValue, "state %d", int(st))
 		}
-		b.setAdminLocked(s, next, byOperator, now)
+		b.setAdminLocked(s, s.admin.with(st), byOperator, now)
 		return nil
 	})
 }
@@ -203,16 +193,23 @@ func (c *Core) SetServerAgent(backend, server string, up bool) error {
 // (`enable|disable agent`). A disabled agent no longer holds the server
 // down, but nothing is brought up until a check says so.
 func (c *Core) SetServerAgentEnabled(backend, server string, on bool) error {
+	return c.setLoopEnabled(backend, server, on, func(s *Server) *checkState { return &s.agent }, ErrAgentNotConfigured)
+}
+
+// setLoopEnabled enables or disables a server's check or agent (which
+// picks it), refusing with notConfigured when the server has none.
+func (c *Core) setLoopEnabled(backend, server string, on bool, which func(*Server) *checkState, notConfigured error) error {
 	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
-		if !s.agent.configured {
-			return ErrAgentNotConfigured
+		st := which(s)
+		if !st.configured {
+			return notConfigured
 		}
-		if s.agent.enabled == on {
+		if st.enabled == on {
 			return nil
 		}
-		s.agent.enabled = on
+		st.enabled = on
 		if on {
-			c.startAgentLocked(s)
+			c.startLoopLocked(s, st)
 		}
 		b.publishLocked(now)
 		return nil
@@ -269,20 +266,7 @@ func (c *Core) SetServerAgentSend(backend, server, send string) error {
 // (`enable|disable health`). Disabling keeps the current operational
 // state; enabling resumes checking at once.
 func (c *Core) SetServerCheckEnabled(backend, server string, on bool) error {
-	return c.changeServer(backend, server, func(b *Backend, s *Server, now time.Time) error {
-		if !s.check.configured {
-			return ErrNoCheck
-		}
-		if s.check.enabled == on {
-			return nil
-		}
-		s.check.enabled = on
-		if on {
-			b.core.startCheckLocked(s)
-		}
-		b.publishLocked(now)
-		return nil
-	})
+	return c.setLoopEnabled(backend, server, on, func(s *Server) *checkState { return &s.check }, ErrNoCheck)
 }
 
 // SetServerCheckAddr sends a server's checks to another address and,
@@ -378,12 +362,7 @@ func (c *Core) addServer(backend string, sc config.Server, ready bool) error {
 		s.check.health = s.check.rise
 	}
 	b.servers = append(b.servers, s)
-	if s.agent.configured {
-		c.startAgentLocked(s)
-	}
-	if s.check.configured {
-		c.startCheckLocked(s)
-	}
+	c.startLoopsLocked(s)
 	b.publishLocked(now)
 	return nil
 }

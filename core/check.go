@@ -26,6 +26,8 @@ type checkState struct {
 	port       int    // check port; 0 = the server's
 	addr       string // check address; "" = the server's
 	send       string // agent-send: what the agent is sent (agent only)
+	// loop runs this check: checkLoop or agentLoop.
+	loop func(context.Context, *Server)
 
 	status   CheckStatus
 	info     string // last_chk: free text detail of the last result
@@ -139,18 +141,20 @@ func jitter(d time.Duration) time.Duration {
 
 // checkTargetLocked is where the check connects: `addr` and `port` when
 // set, else the server's own address.
-func (s *Server) checkTargetLocked() string {
+func (s *Server) checkTargetLocked() string { return s.probeTargetLocked(s.check.addr, s.check.port) }
+
+// probeTargetLocked is host:port where set, else the server's own
+// address and port.
+func (s *Server) probeTargetLocked(host string, port int) string {
 	a := s.addr.Load()
-	host := a.ip.String()
-	if !a.ip.IsValid() {
-		host = a.host
+	if host == "" {
+		host = a.ip.String()
+		if !a.ip.IsValid() {
+			host = a.host
+		}
 	}
-	if s.check.addr != "" {
-		host = s.check.addr
-	}
-	port := a.port
-	if s.check.port != 0 {
-		port = s.check.port
+	if port == 0 {
+		port = a.port
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }

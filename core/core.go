@@ -181,24 +181,33 @@ func New(cfg *config.Config, opts Options) (*Core, error) {
 			}
 		}
 	}
-	// As HAProxy, an unset fullconn is a tenth of the maxconn of the
-	// frontends sending to the backend, rounded up (at least 1).
-	sum := map[*Backend]int{}
-	for _, f := range c.top().frontends {
-		sum[f.backend.Load()] += c.frontendMaxconn(f.conf())
-	}
-	for _, b := range c.top().backends {
-		b.fullconn = b.conf().FullConn
-		if b.fullconn == 0 {
-			b.fullconn = max((sum[b]+9)/10, 1)
-		}
-	}
+	c.setFullconn()
 	if opts.StateFile != "" {
 		c.state = &stateFile{path: opts.StateFile, soon: make(chan struct{}, 1)}
 		c.restoreState()
 	}
 	c.starting = false
 	return c, nil
+}
+
+// setFullconn gives each backend its fullconn: as configured, or, as in
+// HAProxy, a tenth of the maxconn of the frontends sending to it, rounded
+// up (at least 1).
+func (c *Core) setFullconn() {
+	top := c.top()
+	sum := map[*Backend]int{}
+	for _, f := range top.frontends {
+		sum[f.backend.Load()] += c.frontendMaxconn(f.conf())
+	}
+	for _, b := range top.backends {
+		n := b.conf().FullConn
+		if n == 0 {
+			n = max((sum[b]+9)/10, 1)
+		}
+		b.mu.Lock()
+		b.fullconn = n
+		b.mu.Unlock()
+	}
 }
 
 func (c *Core) newLogger(px *config.Proxy) (*logging.Logger, error) {
@@ -290,6 +299,7 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		port:       sc.CheckPort,
 		addr:       sc.CheckAddr,
 		status:     CheckInit,
+		loop:       checkLoop,
 	}
 	// HAProxy's agent has a rise and fall of its own, both 1: one answer
 	// decides.
@@ -304,6 +314,7 @@ func (b *Backend) newServerLocked(sc config.Server, dynamic bool, now time.Time)
 		addr:       sc.AgentAddr,
 		send:       sc.AgentSend,
 		status:     CheckInit,
+		loop:       agentLoop,
 	}
 	// An added server starts in maintenance; `disabled` on its line
 	// marks it as the configuration's maintenance, as HAProxy does.
@@ -380,12 +391,7 @@ func (c *Core) Start() error {
 	for _, b := range c.backendsInOrder() {
 		b.mu.Lock()
 		for _, s := range b.servers {
-			if s.check.configured {
-				c.startCheckLocked(s)
-			}
-			if s.agent.configured {
-				c.startAgentLocked(s)
-			}
+			c.startLoopsLocked(s)
 		}
 		b.mu.Unlock()
 	}
@@ -413,31 +419,28 @@ func (c *Core) warnMissingTimeouts() {
 	}
 }
 
-// startCheckLocked starts a server's check loop. s.b.mu must be held.
-func (c *Core) startCheckLocked(s *Server) {
-	if s.check.stop != nil {
-		return
+// startLoopsLocked starts the loops of a server's configured check and
+// agent that do not run yet. s.b.mu must be held.
+func (c *Core) startLoopsLocked(s *Server) {
+	for _, st := range []*checkState{&s.check, &s.agent} {
+		if st.configured {
+			c.startLoopLocked(s, st)
+		}
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	s.check.stop = cancel
-	c.loopWG.Add(1)
-	go func() {
-		defer c.loopWG.Done()
-		checkLoop(ctx, s)
-	}()
 }
 
-// startAgentLocked starts a server's agent loop. s.b.mu must be held.
-func (c *Core) startAgentLocked(s *Server) {
-	if s.agent.stop != nil {
+// startLoopLocked starts the loop of st, s's check or agent, unless it
+// runs. s.b.mu must be held.
+func (c *Core) startLoopLocked(s *Server, st *checkState) {
+	if st.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	s.agent.stop = cancel
+	st.stop = cancel
 	c.loopWG.Add(1)
 	go func() {
 		defer c.loopWG.Done()
-		agentLoop(ctx, s)
+		st.loop(ctx, s)
 	}()
 }
 

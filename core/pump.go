@@ -36,6 +36,15 @@ type pipe struct {
 	counted []*atomic.Int64
 	other   *pipe // the opposite direction
 	done    atomic.Bool
+
+	// rc and readFn are src's raw connection and p.readOnce, made once
+	// per direction: each would be an allocation per message. The read
+	// fields are readOnce's results.
+	rc     syscall.RawConn
+	readFn func(fd uintptr) bool
+	buf    *[]byte
+	n      int
+	rerr   error
 }
 
 // pumpResult is how a direction ended: a clean EOF (term empty) or the
@@ -55,6 +64,12 @@ type pumpResult struct {
 // received anything for the whole timeout, however large the chunk.
 func pumpOneWay(p *pipe, results chan<- pumpResult) {
 	lr := &io.LimitedReader{R: p.src}
+	rc, err := p.src.SyscallConn()
+	if err != nil {
+		results <- pumpResult{term: string([]byte{p.srcSide, 'D'}), side: p.srcSide}
+		return
+	}
+	p.rc, p.readFn = rc, p.readOnce
 	armed := false
 	for {
 		idle := p.idle
@@ -121,29 +136,11 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b
 // (docs/performance.md) — and a 64-byte message costs two splices
 // through a pipe where one read and one write do.
 func (p *pipe) move(lr *io.LimitedReader) (moved int64, eof bool, err error) {
-	rc, err := p.src.SyscallConn()
-	if err != nil {
-		return 0, false, err
-	}
-	var buf *[]byte
-	n := 0
-	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
-		b := copyBufs.Get().(*[]byte)
-		m, e := unix.Read(int(fd), *b)
-		if e == unix.EAGAIN {
-			copyBufs.Put(b)
-			return false // nothing yet: wait on the poller, holding nothing
-		}
-		buf, n = b, max(m, 0)
-		if e != nil {
-			rerr = os.NewSyscallError("read", e)
-		}
-		return true
-	})
-	if err != nil {
+	if err := p.rc.Read(p.readFn); err != nil {
 		return 0, false, err // deadline, or the connection was closed
 	}
+	buf, n, rerr := p.buf, p.n, p.rerr
+	p.buf, p.rerr = nil, nil
 	defer copyBufs.Put(buf)
 	switch {
 	case rerr != nil:
@@ -160,13 +157,29 @@ func (p *pipe) move(lr *io.LimitedReader) (moved int64, eof bool, err error) {
 	// A stream: splice what the socket holds now (at most pumpChunk), so
 	// that the splice never waits, pipe in hand, for data to come.
 	waiting := 0
-	rc.Control(func(fd uintptr) { waiting, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	p.rc.Control(func(fd uintptr) { waiting, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
 	if waiting <= 0 {
 		return int64(n), false, nil
 	}
 	lr.N = int64(min(waiting, pumpChunk))
 	m, err := io.Copy(p.dst, lr)
 	return int64(n) + m, err == nil && lr.N > 0, err
+}
+
+// readOnce is move's read: one non-blocking read into a pooled buffer,
+// taken only once there is something to read.
+func (p *pipe) readOnce(fd uintptr) bool {
+	b := copyBufs.Get().(*[]byte)
+	m, e := unix.Read(int(fd), *b)
+	if e == unix.EAGAIN {
+		copyBufs.Put(b)
+		return false // nothing yet: wait on the poller, holding nothing
+	}
+	p.buf, p.n = b, max(m, 0)
+	if e != nil {
+		p.rerr = os.NewSyscallError("read", e)
+	}
+	return true
 }
 
 // awaitDrain waits for the last direction, p, to end once the other has

@@ -300,9 +300,14 @@ func (r *reload) abort() {
 func (r *reload) apply() {
 	c := r.c
 	next := &topology{cfg: r.cfg, frontends: map[string]*Frontend{}, backends: map[string]*Backend{}}
+	fes := map[*config.Proxy]*Frontend{}
+	for _, fp := range r.frontends {
+		fes[fp.px] = fp.f
+		next.frontends[fp.px.Name] = fp.f
+	}
 	c.trackMu.Lock()
 	for _, px := range r.cfg.Proxies {
-		p := &proxy{cfg: px}
+		p := &proxy{cfg: px, fe: fes[px]}
 		if bp := r.backends[px.Name]; bp != nil && px.Kind.HasBackend() {
 			p.be = bp.b
 			next.backends[px.Name] = bp.b
@@ -319,35 +324,12 @@ func (r *reload) apply() {
 			r.removeBackend(b)
 		}
 	}
-	for _, fp := range r.frontends {
-		for _, p := range next.proxies {
-			if p.cfg == fp.px {
-				p.fe = fp.f
-			}
-		}
-		next.frontends[fp.px.Name] = fp.f
-	}
 	c.topo.Store(next)
 	r.relinkTracks()
 	for _, bp := range r.backends {
 		bp.b.mu.Lock()
-		bp.b.fullconn = bp.px.FullConn
-		if bp.b.fullconn == 0 {
-			sum := 0
-			for _, fp := range r.frontends {
-				if fp.be == bp.b {
-					sum += c.frontendMaxconn(fp.px)
-				}
-			}
-			bp.b.fullconn = max((sum+9)/10, 1)
-		}
 		for _, s := range bp.b.servers {
-			if s.check.configured && s.check.stop == nil {
-				c.startCheckLocked(s)
-			}
-			if s.agent.configured && s.agent.stop == nil {
-				c.startAgentLocked(s)
-			}
+			c.startLoopsLocked(s)
 		}
 		bp.b.mu.Unlock()
 	}
@@ -368,6 +350,7 @@ func (r *reload) apply() {
 	for _, fp := range r.frontends {
 		r.applyFrontend(fp)
 	}
+	c.setFullconn()
 	for name, f := range r.old.frontends {
 		if next.frontends[name] == f {
 			continue
@@ -603,12 +586,8 @@ func (r *reload) removeBackend(b *Backend) {
 // trackMu is held.
 func (r *reload) relinkTracks() {
 	c := r.c
-	top := c.top()
-	for _, p := range top.proxies {
-		b := p.be
-		if b == nil {
-			continue
-		}
+	backends := c.backendsInOrder()
+	for _, b := range backends {
 		b.mu.Lock()
 		for _, s := range b.servers {
 			want := ""
@@ -628,11 +607,7 @@ func (r *reload) relinkTracks() {
 		}
 		b.mu.Unlock()
 	}
-	for _, p := range top.proxies {
-		b := p.be
-		if b == nil {
-			continue
-		}
+	for _, b := range backends {
 		b.mu.Lock()
 		for _, s := range b.servers {
 			if s.track == nil && len(s.trackers) > 0 {

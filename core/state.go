@@ -31,6 +31,23 @@ func (a Admin) Maint() bool { return a&adminMaint != 0 }
 // Drain reports whether any drain cause is set.
 func (a Admin) Drain() bool { return a&adminDrain != 0 }
 
+// with is a after the forced state st (an operator's, or an agent's):
+// ready lifts the forced drain and maintenance, drain replaces a forced
+// maintenance, maint a forced drain. CMAINT only records that the
+// maintenance came from the configuration; HAProxy keeps it when the
+// operator lifts it.
+func (a Admin) with(st AdminState) Admin {
+	switch st {
+	case StateReady:
+		return a &^ (AdminForcedMaint | AdminForcedDrain)
+	case StateDrain:
+		return a&^AdminForcedMaint | AdminForcedDrain
+	case StateMaint:
+		return a&^AdminForcedDrain | AdminForcedMaint
+	}
+	return a
+}
+
 // AdminState is what an operator asks for with `set server ... state`.
 type AdminState int
 

@@ -1015,3 +1015,40 @@ func (h *holder) releaseAll(name string) {
 	}
 	h.by[name] = nil
 }
+
+// clients runs n goroutines that each call try in a loop (at most
+// 100,000 times) until stop, counting successes and failures: the load
+// a change must not disturb.
+type clients struct {
+	done      atomic.Bool
+	ok, fails atomic.Int64
+	first     atomic.Value // the first error
+	wg        sync.WaitGroup
+}
+
+func startClients(n int, try func() error) *clients {
+	l := &clients{}
+	for range n {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for k := 0; !l.done.Load() && k < 100000; k++ {
+				if err := try(); err != nil {
+					l.fails.Add(1)
+					l.first.CompareAndSwap(nil, err)
+				} else {
+					l.ok.Add(1)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// stop ends the loops and returns the first error (nil if none).
+func (l *clients) stop() error {
+	l.done.Store(true)
+	l.wg.Wait()
+	err, _ := l.first.Load().(error)
+	return err
+}

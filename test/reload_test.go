@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -126,28 +124,13 @@ backend be3
 	held2 := holdSession(t, v["Y"], "s3")
 
 	// Clients of fe1 throughout.
-	var stop atomic.Bool
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; !stop.Load() && n < 100000; n++ {
-				g, err := greet(v["X"])
-				if err == nil && g != "s1\n" && g != "dyn\n" && g != "s4\n" {
-					err = fmt.Errorf("greeted by %q", g)
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				} else {
-					ok.Add(1)
-				}
-			}
-		}()
-	}
+	load := startClients(3, func() error {
+		g, err := greet(v["X"])
+		if err == nil && g != "s1\n" && g != "dyn\n" && g != "s4\n" {
+			err = fmt.Errorf("greeted by %q", g)
+		}
+		return err
+	})
 
 	write(cfgB)
 	out := adminSend(t, sock, "reload\n")
@@ -245,10 +228,9 @@ backend be3
 	if out, errOut, code := ctl(); code != 1 || !strings.Contains(errOut, "be1") {
 		t.Errorf("pivotctl reload of a bad configuration: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	stop.Store(true)
-	wg.Wait()
-	t.Logf("%d connections to fe1 across four reloads, %d failed", ok.Load(), failed.Load())
-	if failed.Load() > 0 {
-		t.Errorf("%d connections to fe1 failed; first: %v", failed.Load(), firstErr.Load())
+	first := load.stop()
+	t.Logf("%d connections to fe1 across four reloads, %d failed", load.ok.Load(), load.fails.Load())
+	if load.fails.Load() > 0 {
+		t.Errorf("%d connections to fe1 failed; first: %v", load.fails.Load(), first)
 	}
 }

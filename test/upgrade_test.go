@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -107,49 +106,31 @@ listen app
 
 	// Load: sequential connections from four clients, each must be
 	// greeted by s1 (s2 is draining) and echo a line.
-	var stop atomic.Bool
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; !stop.Load() && n < 100000; n++ {
-				err := func() error {
-					c, err := net.DialTimeout("tcp", fe, 2*time.Second)
-					if err != nil {
-						return err
-					}
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(2 * time.Second))
-					r := bufio.NewReader(c)
-					if g, err := r.ReadString('\n'); err != nil || g != "s1\n" {
-						return fmt.Errorf("greeting %q, %v", g, err)
-					}
-					io.WriteString(c, "ping\n")
-					if l, err := r.ReadString('\n'); err != nil || l != "ping\n" {
-						return fmt.Errorf("echo %q, %v", l, err)
-					}
-					return nil
-				}()
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				} else {
-					ok.Add(1)
-				}
-			}
-		}()
-	}
+	load := startClients(4, func() error {
+		c, err := net.DialTimeout("tcp", fe, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		r := bufio.NewReader(c)
+		if g, err := r.ReadString('\n'); err != nil || g != "s1\n" {
+			return fmt.Errorf("greeting %q, %v", g, err)
+		}
+		io.WriteString(c, "ping\n")
+		if l, err := r.ReadString('\n'); err != nil || l != "ping\n" {
+			return fmt.Errorf("echo %q, %v", l, err)
+		}
+		return nil
+	})
 	waitFor(t, 5*time.Second, func() error {
-		if ok.Load() < 50 {
-			return fmt.Errorf("%d connections so far", ok.Load())
+		if load.ok.Load() < 50 {
+			return fmt.Errorf("%d connections so far", load.ok.Load())
 		}
 		return nil
 	})
 	copyFile(t, pivotdBin, bin) // the "new version"
-	before := ok.Load()
+	before := load.ok.Load()
 	if err := p.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +148,7 @@ listen app
 	})
 	// The new process serves, with the state the old one had.
 	waitFor(t, 5*time.Second, func() error {
-		if n := ok.Load(); n < before+200 {
+		if n := load.ok.Load(); n < before+200 {
 			return fmt.Errorf("only %d connections since the upgrade", n-before)
 		}
 		return nil
@@ -192,11 +173,10 @@ listen app
 		}
 		return nil
 	})
-	stop.Store(true)
-	wg.Wait()
-	t.Logf("%d connections, %d before the upgrade signal, %d failed", ok.Load(), before, failed.Load())
-	if failed.Load() > 0 {
-		t.Errorf("%d connection attempts failed during the upgrade; first: %v", failed.Load(), firstErr.Load())
+	first := load.stop()
+	t.Logf("%d connections, %d before the upgrade signal, %d failed", load.ok.Load(), before, load.fails.Load())
+	if load.fails.Load() > 0 {
+		t.Errorf("%d connection attempts failed during the upgrade; first: %v", load.fails.Load(), first)
 	}
 	if !strings.Contains(p.Stderr.String(), "took over the listening sockets") {
 		t.Errorf("the new process did not say it took over; stderr:\n%s", p.Stderr)

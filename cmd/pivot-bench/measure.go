@@ -134,39 +134,32 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 	d := p.duration
 	for rep := range p.reps {
 		fmt.Fprintf(os.Stderr, "repetition %d/%d\n", rep+1, p.reps)
-		for _, t := range rotate(targets, rep) {
-			v, err := bulk(t.sink, 1, d, sink)
-			if err != nil {
-				return fmt.Errorf("%s: bulk: %w", t.name, err)
+		for _, w := range []struct {
+			streams int
+			m       metric
+		}{{1, mBulk1}, {4, mBulk4}} {
+			for _, t := range rotate(targets, rep) {
+				v, err := bulk(t.sink, w.streams, d, sink)
+				if err != nil {
+					return fmt.Errorf("%s: bulk: %w", t.name, err)
+				}
+				res.add(w.m, t, rep, v)
 			}
-			res.add(mBulk1, t, rep, v)
 		}
-		for _, t := range rotate(targets, rep) {
-			v, err := bulk(t.sink, 4, d, sink)
-			if err != nil {
-				return fmt.Errorf("%s: bulk: %w", t.name, err)
+		for _, w := range []struct {
+			conns               int
+			rps, p50, p99, p999 metric
+		}{{1, mRR1, mRR1p50, mRR1p99, mRR1p999}, {64, mRR64, mRR64p50, mRR64p99, mRR64p9}} {
+			for _, t := range rotate(targets, rep) {
+				r, err := requestResponse(t.echo, w.conns, d)
+				if err != nil {
+					return fmt.Errorf("%s: request/response: %w", t.name, err)
+				}
+				res.add(w.rps, t, rep, r.rps)
+				res.add(w.p50, t, rep, r.p50)
+				res.add(w.p99, t, rep, r.p99)
+				res.add(w.p999, t, rep, r.p999)
 			}
-			res.add(mBulk4, t, rep, v)
-		}
-		for _, t := range rotate(targets, rep) {
-			r, err := requestResponse(t.echo, 1, d)
-			if err != nil {
-				return fmt.Errorf("%s: request/response: %w", t.name, err)
-			}
-			res.add(mRR1, t, rep, r.rps)
-			res.add(mRR1p50, t, rep, r.p50)
-			res.add(mRR1p99, t, rep, r.p99)
-			res.add(mRR1p999, t, rep, r.p999)
-		}
-		for _, t := range rotate(targets, rep) {
-			r, err := requestResponse(t.echo, 64, d)
-			if err != nil {
-				return fmt.Errorf("%s: request/response: %w", t.name, err)
-			}
-			res.add(mRR64, t, rep, r.rps)
-			res.add(mRR64p50, t, rep, r.p50)
-			res.add(mRR64p99, t, rep, r.p99)
-			res.add(mRR64p9, t, rep, r.p999)
 		}
 		if err := realClients(p, targets, rep, res); err != nil {
 			return err

@@ -105,9 +105,9 @@ func (p *Pool) Ready() {
 func (p *Pool) Handed() bool { return p != nil && p.ready != nil }
 
 // Start runs the new binary with args and the sockets in files (keyed),
-// and waits until it is ready (true), exits or fails to get ready within
-// limit (false, with why). The files are the caller's to close. A new
-// process that did not get ready is killed.
+// and returns its process once it says it is ready; an error says why it
+// exited or was not ready within limit (then it is killed). The files
+// are the caller's to close.
 func Start(binary string, args []string, files map[string]*os.File, limit time.Duration) (*os.Process, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -183,11 +183,11 @@ func File(ln net.Listener, name string) (*os.File, error) {
 }
 
 // escape keeps keys (addresses, paths) clear of the separators.
-func escape(s string) string {
-	r := strings.NewReplacer("%", "%25", ";", "%3B", "=", "%3D")
-	return r.Replace(s)
-}
+func escape(s string) string { return escaper.Replace(s) }
 
-func unescape(s string) string {
-	return strings.NewReplacer("%3B", ";", "%3D", "=", "%25", "%").Replace(s)
-}
+func unescape(s string) string { return unescaper.Replace(s) }
+
+var (
+	escaper   = strings.NewReplacer("%", "%25", ";", "%3B", "=", "%3D")
+	unescaper = strings.NewReplacer("%3B", ";", "%3D", "=", "%25", "%")
+)
