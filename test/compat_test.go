@@ -37,6 +37,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -602,42 +603,61 @@ func or(s, def string) string {
 }
 
 // compatSettle waits until no server of either daemon is between states
-// (UP 1/2, DOWN 1/2...) nor running a check, and both list the same
-// statuses; it fails with the last difference.
+// (UP 1/2, DOWN 1/2...) and both list the same statuses; it fails with
+// the last difference. A check running at that instant shows its last
+// result with "* ", which is settled, but HAProxy blanks that check's
+// description (last_chk, last_agt) until the result comes: a running
+// check's description is not compared.
 func (p *compatPair) settle(t testing.TB) {
 	t.Helper()
-	statuses := func(d *compatDaemon) (string, error) {
+	// statuses maps each server to its state and check results, with the
+	// description of each check that is not running ("=desc").
+	type status struct {
+		state string
+		descs []string // "" where the check runs
+	}
+	statuses := func(d *compatDaemon) (map[string]status, error) {
 		out, err := compatTrySend(d.Sock("admin"), "show stat\n")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		var b strings.Builder
 		lines := strings.Split(out, "\n")
-		if len(lines) == 0 {
-			return "", fmt.Errorf("empty show stat")
-		}
 		cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
-		st, cs := slices.Index(cols, "status"), slices.Index(cols, "check_status")
+		st, cs, lc := slices.Index(cols, "status"), slices.Index(cols, "check_status"), slices.Index(cols, "last_chk")
 		as, la := slices.Index(cols, "agent_status"), slices.Index(cols, "last_agt")
+		if st < 0 || cs < 0 || lc < 0 || as < 0 || la < 0 {
+			return nil, fmt.Errorf("%s: show stat has no status columns: %q", d.Name, lines[0])
+		}
+		m := map[string]status{}
 		for _, l := range lines[1:] {
 			c := strings.Split(l, ",")
-			if len(c) <= cs {
+			if len(c) <= max(la, lc) {
 				continue
 			}
-			// A check running shows the last result with "* ": that
-			// result is settled; a status between states is not.
 			if matches(`\d/\d`, c[st]) {
-				return "", fmt.Errorf("%s: %s/%s is %q %q", d.Name, c[0], c[1], c[st], c[cs])
+				return nil, fmt.Errorf("%s: %s/%s is %q %q", d.Name, c[0], c[1], c[st], c[cs])
 			}
-			fmt.Fprintf(&b, "%s/%s %s %s", c[0], c[1], c[st], strings.TrimPrefix(c[cs], "* "))
-			if len(c) > la && c[as] != "" { // an agent: its answer too
-				fmt.Fprintf(&b, " agent %s %s", strings.TrimPrefix(c[as], "* "), c[la])
+			var s status
+			result := func(code, desc string) {
+				s.state += " " + strings.TrimPrefix(code, "* ")
+				if strings.HasPrefix(code, "* ") {
+					desc = ""
+				} else {
+					desc = "=" + desc
+				}
+				s.descs = append(s.descs, desc)
 			}
-			b.WriteString("\n")
+			s.state = c[st]
+			result(c[cs], c[lc])
+			if c[as] != "" { // an agent: its answer too
+				s.state += " agent"
+				result(c[as], c[la])
+			}
+			m[c[0]+"/"+c[1]] = s
 		}
-		return b.String(), nil
+		return m, nil
 	}
-	waitFor(t, 5*time.Second, func() error {
+	waitFor(t, 10*time.Second, func() error {
 		h, err := statuses(p.Hap)
 		if err != nil {
 			return err
@@ -646,8 +666,22 @@ func (p *compatPair) settle(t testing.TB) {
 		if err != nil {
 			return err
 		}
-		if h != v {
-			return fmt.Errorf("statuses differ:\nhaproxy:\n%s\npivotd:\n%s", h, v)
+		var diff []string
+		for _, k := range slices.Sorted(maps.Keys(h)) {
+			hs, vs := h[k], v[k]
+			same := hs.state == vs.state && len(hs.descs) == len(vs.descs)
+			for i := 0; same && i < len(hs.descs); i++ {
+				same = hs.descs[i] == vs.descs[i] || hs.descs[i] == "" || vs.descs[i] == ""
+			}
+			if !same {
+				diff = append(diff, fmt.Sprintf("%s: haproxy %q %q, pivotd %q %q", k, hs.state, hs.descs, vs.state, vs.descs))
+			}
+		}
+		if len(h) != len(v) {
+			diff = append(diff, fmt.Sprintf("haproxy lists %d rows, pivotd %d", len(h), len(v)))
+		}
+		if diff != nil {
+			return fmt.Errorf("statuses differ:\n%s", strings.Join(diff, "\n"))
 		}
 		return nil
 	})
