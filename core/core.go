@@ -22,12 +22,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"pivot/core/config"
 	"pivot/core/handover"
+	"pivot/core/relay"
 	"pivot/core/logging"
 	"pivot/core/probe"
 )
@@ -70,6 +72,9 @@ type Core struct {
 
 	nextSessID atomic.Uint64
 	sessions   sessionSet
+	// relay moves the bytes of every session once connected: event
+	// loops, one per core (see core/relay). Started by Start.
+	relay *relay.Engine
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -366,6 +371,11 @@ func resolve(ctx context.Context, host string) (netip.Addr, error) {
 // bind fails, everything already bound is closed and the error names the
 // frontend and address.
 func (c *Core) Start() error {
+	engine, err := relay.New(runtime.GOMAXPROCS(0))
+	if err != nil {
+		return err
+	}
+	c.relay = engine
 	var opened []*Frontend
 	for _, p := range c.top().proxies {
 		f := p.fe
@@ -384,6 +394,7 @@ func (c *Core) Start() error {
 				o.closeAllLocked()
 				o.mu.Unlock()
 			}
+			engine.Close()
 			return err
 		}
 		opened = append(opened, f)
@@ -494,6 +505,9 @@ func (c *Core) Stop() {
 		c.cancel()
 		c.sessions.shutdown(termKilled)
 		c.sessWG.Wait()
+		if c.relay != nil {
+			c.relay.Close()
+		}
 		c.loopWG.Wait()
 		c.closeLoggers()
 	})

@@ -14,6 +14,7 @@ import (
 
 	"pivot/core/config"
 	"pivot/core/logging"
+	"pivot/core/relay"
 )
 
 // FrontendState is what `show stat` says of a frontend.
@@ -66,6 +67,8 @@ type listener struct {
 
 	// Set while open, guarded by fe.mu.
 	ln *net.TCPListener
+	// acc accepts from ln while the accept loop runs.
+	acc *relay.Acceptor
 	// stop ends the accept loop; kill also drops a connection it has
 	// accepted but not yet started (a stop, not a reload's hand-over).
 	stop, kill chan struct{}
@@ -133,9 +136,15 @@ func (f *Frontend) openLocked() error {
 // startLocked runs l's accept loop on ln.
 func (l *listener) startLocked(ln *net.TCPListener) {
 	l.ln = ln
+	acc, err := relay.NewAcceptor(ln)
+	if err != nil { // out of descriptors: the socket stays bound, unused
+		l.fe.core.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
+		return
+	}
+	l.acc = acc
 	l.stop, l.kill = make(chan struct{}), make(chan struct{})
 	l.done.Add(1)
-	go acceptLoop(l, ln, l.stop, l.kill)
+	go acceptLoop(l, acc, l.stop, l.kill)
 }
 
 // retireLocked ends l's accept loop but leaves the socket open, for a
@@ -144,10 +153,7 @@ func (l *listener) startLocked(ln *net.TCPListener) {
 // wait for the next loop. It returns the socket.
 func (l *listener) retireLocked() *net.TCPListener {
 	ln := l.ln
-	close(l.stop)
-	ln.SetDeadline(time.Now()) // wakes a waiting Accept
-	l.done.Wait()
-	ln.SetDeadline(time.Time{})
+	l.endLoopLocked(false)
 	l.ln = nil
 	return ln
 }
@@ -163,11 +169,26 @@ func (l *listener) closeLocked() {
 	if l.ln == nil {
 		return
 	}
-	close(l.stop)
-	close(l.kill)
+	l.endLoopLocked(true)
 	l.ln.Close()
-	l.done.Wait()
 	l.ln = nil
+}
+
+// endLoopLocked stops l's accept loop and waits for it; with kill, a
+// connection it holds while waiting for a slot is closed, else it is
+// still served.
+func (l *listener) endLoopLocked(kill bool) {
+	if l.acc == nil {
+		return
+	}
+	close(l.stop)
+	if kill {
+		close(l.kill)
+	}
+	l.acc.Wake()
+	l.done.Wait()
+	l.acc.Close()
+	l.acc = nil
 }
 
 // acceptLoop accepts connections and starts their sessions. Each one
@@ -176,7 +197,7 @@ func (l *listener) closeLocked() {
 // accepts no more, so that later clients wait in the kernel's backlog as
 // they do with HAProxy, and an idle listener never holds a slot that a
 // busy one needs. Temporary errors (EMFILE, ...) back off from 5 ms to 1 s.
-func acceptLoop(l *listener, ln *net.TCPListener, stop, kill <-chan struct{}) {
+func acceptLoop(l *listener, acc *relay.Acceptor, stop, kill <-chan struct{}) {
 	defer l.done.Done()
 	f := l.fe
 	c := f.core
@@ -186,7 +207,7 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop, kill <-chan struct{}) {
 			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
 			return
 		}
-		conn, err := ln.AcceptTCP()
+		fd, peer, err := acc.Accept()
 		if err != nil {
 			select {
 			case <-stop:
@@ -205,10 +226,10 @@ func acceptLoop(l *listener, ln *net.TCPListener, stop, kill <-chan struct{}) {
 		}
 		backoff = 0
 		if !l.acquireSlots(kill) {
-			conn.Close()
+			relay.Close(fd)
 			return
 		}
-		f.startSession(l, conn)
+		f.startSession(l, fd, peer)
 	}
 }
 
@@ -231,24 +252,22 @@ func (l *listener) acquireSlots(stop <-chan struct{}) bool {
 	return true
 }
 
-// startSession counts a new client connection and runs its session in a
-// goroutine owned by the core.
-func (f *Frontend) startSession(l *listener, conn *net.TCPConn) {
+// startSession counts a new client connection (fd, from peer) and runs
+// its session in a goroutine owned by the core.
+func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
 	c := f.core
 	now := time.Now()
 	ctx, cancel := context.WithCancel(c.ctx)
 	s := &session{
 		id:       c.nextSessID.Add(1),
 		fe:       f,
+		l:        l,
 		be:       f.backend.Load(),
-		client:   conn,
+		client:   fd,
+		peer:     peer,
 		accepted: now,
 		ctx:      ctx,
 		cancel:   cancel,
-	}
-	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-		ap := a.AddrPort()
-		s.peer = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	f.cnt.startSession(now)
 	f.cnt.ConnTot.Add(1)
@@ -258,30 +277,19 @@ func (f *Frontend) startSession(l *listener, conn *net.TCPConn) {
 	c.actconn.Add(1)
 	c.sessions.add(s)
 	c.sessWG.Add(1)
-	go serveSession(s, l)
+	go serveSession(s)
 }
 
-// serveSession runs one session and gives back everything it held. A
-// panic is contained here: it is logged with its stack, counted, and
-// closes only this session.
-func serveSession(s *session, l *listener) {
-	f := s.fe
-	c := f.core
+// serveSession runs one session up to its relay. A panic is contained
+// here: it is logged with its stack, counted, and ends only this
+// session.
+func serveSession(s *session) {
 	defer func() {
 		if r := recover(); r != nil {
-			f.cnt.Eint.Add(1)
-			c.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
-			s.client.Close()
+			s.fe.cnt.Eint.Add(1)
+			s.fe.core.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
+			s.end(s.srv.Load(), "ID", &logging.SessionRecord{Client: s.peer, Accept: s.accepted})
 		}
-		s.cancel()
-		c.sessions.remove(s)
-		c.actconn.Add(-1)
-		l.cnt.Cur.Add(-1)
-		f.cnt.Cur.Add(-1)
-		l.slots.release()
-		f.slots.release()
-		c.global.release()
-		c.sessWG.Done()
 	}()
 	s.run()
 }
@@ -296,15 +304,6 @@ func bindNetwork(b config.Bind) string {
 		return "tcp6"
 	}
 	return "tcp"
-}
-
-// localPort is the port the client connected to, where servers without
-// a port send their traffic.
-func (f *Frontend) localPort(conn *net.TCPConn) int {
-	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	return 0
 }
 
 // Addrs returns the addresses the frontend listens on now (none while

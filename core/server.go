@@ -1,7 +1,6 @@
 package core
 
 import (
-	"net"
 	"net/netip"
 	"strconv"
 	"sync/atomic"
@@ -109,7 +108,6 @@ type serverAddr struct {
 	host string         // as configured or set: an IP or a host name
 	ip   netip.Addr     // resolved; invalid when resolution failed
 	port int            // 0: the port the client connected to
-	dial string         // ip:port ready for net.Dial, empty when port is 0
 	ap   netip.AddrPort // ip and port, for show stat
 }
 
@@ -117,20 +115,8 @@ func newServerAddr(host string, ip netip.Addr, port int) *serverAddr {
 	a := &serverAddr{host: host, ip: ip, port: port}
 	if ip.IsValid() {
 		a.ap = netip.AddrPortFrom(ip, uint16(port))
-		if port != 0 {
-			a.dial = a.ap.String()
-		}
 	}
 	return a
-}
-
-// dialAddr is the address to connect to for a client that reached
-// localPort.
-func (a *serverAddr) dialAddr(localPort int) string {
-	if a.dial != "" {
-		return a.dial
-	}
-	return net.JoinHostPort(a.ip.String(), strconv.Itoa(localPort))
 }
 
 // String is addr as `show stat` prints it.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"pivot/core/logging"
+	"pivot/core/relay"
 )
 
 // Causes of a session being cut from outside, recorded as the first
@@ -25,8 +27,8 @@ const (
 type session struct {
 	id       uint64
 	fe       *Frontend
+	l        *listener // the bind it came through, whose slot it holds
 	be       *Backend
-	client   *net.TCPConn
 	peer     netip.AddrPort
 	accepted time.Time
 	ctx      context.Context
@@ -37,25 +39,41 @@ type session struct {
 	out atomic.Int64 // bytes server→client
 	// killedBy is the termination cause set by kill; zero while alive.
 	killedBy atomic.Uint32
+	ended    atomic.Bool // end has run
 
-	mu     sync.Mutex // guards server
-	server *net.TCPConn
+	mu sync.Mutex // guards client and relayed
+	// client is the client's socket while the session's goroutine owns
+	// it (-1 once given to the relay engine or closed).
+	client int
+	// relayed is the session's relay once both sockets are in it.
+	relayed *relay.Session
 }
 
-// kill cuts the session from outside: it records why, cancels a connect in
-// progress and closes both sockets, which ends the pumps. The client sees
-// an orderly close.
+// kill cuts the session from outside: it records why, cancels what is
+// waited for (a queue slot, a connect) and cuts the relay, whose sockets
+// then close. The client sees an orderly close.
 func (s *session) kill(cause byte) {
 	if !s.killedBy.CompareAndSwap(0, uint32(cause)) {
 		return
 	}
 	s.cancel()
-	s.client.Close()
 	s.mu.Lock()
-	if s.server != nil {
-		s.server.Close()
-	}
+	r := s.relayed
 	s.mu.Unlock()
+	if r != nil {
+		r.Kill()
+	}
+}
+
+// localPort is the port the client connected to, where servers without
+// a port send their traffic.
+func (s *session) localPort() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client < 0 {
+		return 0
+	}
+	return relay.LocalPort(s.client)
 }
 
 // sessionSet is the live sessions of a server (or of the whole
@@ -86,11 +104,12 @@ func (ss *sessionSet) shutdown(cause byte) int {
 	return n
 }
 
-// run carries a session from assignment to close: pick a server, connect
-// with retries and redispatch, relay bytes both ways, count and log.
+// run carries a session from assignment to the relay: pick a server,
+// connect with retries and redispatch, then give both sockets to the
+// relay engine, whose end of the session calls end. When no server
+// could be reached, run ends the session itself.
 func (s *session) run() {
-	c := s.fe.core
-	rec := logging.SessionRecord{
+	rec := &logging.SessionRecord{
 		Client:   s.peer,
 		Accept:   s.accepted,
 		Frontend: s.fe.name,
@@ -98,30 +117,94 @@ func (s *session) run() {
 		Tw:       -1,
 		Tc:       -1,
 	}
-	be := s.be
-	be.cnt.startSession(s.accepted)
-	defer be.cnt.Cur.Add(-1)
-
-	srv, conn, term := s.connect(&rec)
-	if srv != nil {
-		defer func() {
-			srv.sessions.remove(s)
-			srv.release()
-		}()
-	}
+	s.be.cnt.startSession(s.accepted)
+	srv, conn, term := s.connect(rec)
 	if conn != nil {
-		s.mu.Lock()
-		s.server = conn
-		killed := s.killedBy.Load() != 0
-		s.mu.Unlock()
-		if killed {
-			conn.Close()
-		} else {
-			term = s.relay(conn, srv)
+		if s.startRelay(conn, srv, rec) {
+			return
 		}
-		conn.Close()
+		conn.Abort() // killed meanwhile
 	}
-	s.client.Close()
+	s.end(srv, term, rec)
+}
+
+// startRelay hands the client's socket and the server's connection to
+// the relay engine; false when the session was killed first.
+func (s *session) startRelay(conn *relay.Connecting, srv *Server, rec *logging.SessionRecord) bool {
+	c := s.fe.core
+	be := s.be
+	cfg := be.conf()
+	o := relay.Options{
+		ClientIdle: c.clientTimeout(s.fe.conf()), ServerIdle: c.serverTimeout(cfg),
+		ClientFin: s.fe.conf().Timeouts.ClientFin, ServerFin: cfg.Timeouts.ServerFin,
+		In:  []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
+		Out: []*atomic.Int64{&s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out},
+	}
+	if t := c.tunnelTimeout(cfg); t > 0 {
+		o.ClientIdle, o.ServerIdle = t, t
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.killedBy.Load() != 0 {
+		return false
+	}
+	s.relayed = conn.Relay(s.client, o, func(r relay.Result) { s.relayEnded(r, srv, rec) })
+	s.client = -1
+	return true
+}
+
+// relayEnded counts how the relay ended and ends the session. It runs on
+// a relay loop's thread, which must not wait: a session whose frontend
+// logs (a write that may block) ends on a goroutine of its own.
+func (s *session) relayEnded(r relay.Result, srv *Server, rec *logging.SessionRecord) {
+	be := s.be
+	term := ""
+	switch {
+	case r.Killed || s.killedBy.Load() != 0:
+		// end words it from the kill's cause
+	case r.Term == "":
+		term = "--"
+	case r.Side == 'C':
+		term = r.Term
+		be.cnt.CliAbrt.Add(1)
+		srv.cnt.CliAbrt.Add(1)
+	default:
+		term = r.Term
+		be.cnt.SrvAbrt.Add(1)
+		srv.cnt.SrvAbrt.Add(1)
+		be.cnt.Eresp.Add(1)
+		srv.cnt.Eresp.Add(1)
+	}
+	if s.fe.conf().TCPLog {
+		s.fe.core.sessWG.Add(1)
+		go func() {
+			defer s.fe.core.sessWG.Done()
+			s.end(srv, term, rec)
+		}()
+		return
+	}
+	s.end(srv, term, rec)
+}
+
+// end closes what the session still holds, gives back its server and
+// limit slots, counts and logs it. It runs once.
+func (s *session) end(srv *Server, term string, rec *logging.SessionRecord) {
+	if !s.ended.CompareAndSwap(false, true) {
+		return
+	}
+	c := s.fe.core
+	be := s.be
+	s.mu.Lock()
+	if s.client >= 0 {
+		relay.Close(s.client)
+		s.client = -1
+	}
+	s.mu.Unlock()
+	if srv != nil {
+		srv.sessions.remove(s)
+		srv.release()
+	}
+	be.cnt.Cur.Add(-1)
 	if k := s.killedBy.Load(); k != 0 {
 		term = string([]byte{byte(k), '-'})
 	}
@@ -148,13 +231,23 @@ func (s *session) run() {
 	if s.fe.conf().TCPLog && !(s.fe.conf().DontLogNull && rec.IsNull()) {
 		s.fe.log.Load().Log(logging.Info, rec.TCPLogLine())
 	}
+
+	s.cancel()
+	c.sessions.remove(s)
+	c.actconn.Add(-1)
+	s.l.cnt.Cur.Add(-1)
+	s.fe.cnt.Cur.Add(-1)
+	s.l.slots.release()
+	s.fe.slots.release()
+	c.global.release()
+	c.sessWG.Done()
 }
 
 // connect assigns a server and connects to it, retrying `retries` times
 // and redispatching to another server as `option redispatch` says. It
 // returns the server holding a slot (nil if none was assigned), the
 // connection (nil on failure) and, on failure, the termination state.
-func (s *session) connect(rec *logging.SessionRecord) (*Server, *net.TCPConn, string) {
+func (s *session) connect(rec *logging.SessionRecord) (*Server, *relay.Connecting, string) {
 	c := s.fe.core
 	be := s.be
 	cfg := be.conf()
@@ -279,18 +372,43 @@ func redispatchNow(n, max, interval int) bool {
 	return n == max
 }
 
-// dial connects to srv within `timeout connect`.
-func (s *session) dial(srv *Server) (*net.TCPConn, error) {
+// dial connects to srv within `timeout connect`, on a socket the relay
+// engine watches.
+func (s *session) dial(srv *Server) (*relay.Connecting, error) {
 	addr := srv.addr.Load()
 	if !addr.ip.IsValid() {
 		return nil, &net.AddrError{Err: "unresolved address", Addr: addr.host}
 	}
-	d := net.Dialer{Timeout: s.fe.core.connectTimeout(s.be.conf())}
-	conn, err := d.DialContext(s.ctx, "tcp", addr.dialAddr(s.fe.localPort(s.client)))
-	if err != nil {
-		return nil, err
+	to := addr.ap
+	if addr.port == 0 {
+		to = netip.AddrPortFrom(addr.ip, uint16(s.localPort()))
 	}
-	return conn.(*net.TCPConn), nil
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(to), Err: err}
+	}
+	conn, err := s.fe.core.relay.Dial(to)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	var timeout <-chan time.Time
+	if d := s.fe.core.connectTimeout(s.be.conf()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case err = <-conn.Done():
+		if err == nil {
+			return conn, nil
+		}
+		err = os.NewSyscallError("connect", err)
+	case <-timeout:
+		err = os.ErrDeadlineExceeded
+	case <-s.ctx.Done():
+		err = s.ctx.Err()
+	}
+	conn.Abort()
+	return nil, opErr(err)
 }
 
 func isTimeout(err error) bool {

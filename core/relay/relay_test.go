@@ -1,0 +1,305 @@
+package relay
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// proxy is a one-frontend proxy built on the engine: every connection
+// to Addr is relayed to the server at to.
+type proxy struct {
+	Addr    string
+	results chan Result
+	in, out atomic.Int64
+}
+
+func startProxy(t *testing.T, to string, o Options) *proxy {
+	t.Helper()
+	e, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{Addr: ln.Addr().String(), results: make(chan Result, 100)}
+	o.In, o.Out = []*atomic.Int64{&p.in}, []*atomic.Int64{&p.out}
+	acc, err := NewAcceptor(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			fd, _, err := acc.Accept()
+			if err != nil {
+				return
+			}
+			c, err := e.Dial(netip.MustParseAddrPort(to))
+			if err != nil {
+				Close(fd)
+				continue
+			}
+			if err := <-c.Done(); err != nil {
+				c.Abort()
+				Close(fd)
+				continue
+			}
+			c.Relay(fd, o, func(r Result) { p.results <- r })
+		}
+	}()
+	t.Cleanup(func() {
+		acc.Wake()
+		<-done
+		acc.Close()
+		ln.Close()
+		e.Close()
+	})
+	return p
+}
+
+func (p *proxy) result(t *testing.T) Result {
+	t.Helper()
+	select {
+	case r := <-p.results:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not end within 5s")
+		return Result{}
+	}
+}
+
+// server runs fn for each connection to a loopback listener.
+func server(t *testing.T, fn func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fn(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func echo(c net.Conn) { io.Copy(c, c) }
+
+func dial(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
+}
+
+func TestSmallMessagesEchoInOrder(t *testing.T) {
+	p := startProxy(t, server(t, echo), Options{})
+	c := dial(t, p.Addr)
+	buf := make([]byte, 64)
+	for i := range 1000 {
+		msg := bytes.Repeat([]byte{byte(i)}, 64)
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(buf, msg) {
+			t.Fatalf("message %d came back as %x", i, buf[:4])
+		}
+	}
+	c.Close()
+	if r := p.result(t); r.Term != "" || r.Killed {
+		t.Errorf("a clean close ended as %+v", r)
+	}
+	if p.in.Load() != 64000 || p.out.Load() != 64000 {
+		t.Errorf("counted %d in, %d out; want 64000 each", p.in.Load(), p.out.Load())
+	}
+}
+
+// TestBulkBothWaysWithHalfClose sends 32 MiB (spliced) while the server
+// answers with a digest only after the client's half-close: the EOF must
+// be passed on once every byte is through.
+func TestBulkBothWaysWithHalfClose(t *testing.T) {
+	addr := server(t, func(c net.Conn) {
+		n, _ := io.Copy(io.Discard, c)
+		c.Write([]byte(time.Duration(n).String()))
+	})
+	p := startProxy(t, addr, Options{ClientIdle: 5 * time.Second, ServerIdle: 5 * time.Second})
+	c := dial(t, p.Addr)
+	data := make([]byte, 32<<20)
+	rand.Read(data)
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	c.CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Duration(len(data)).String(); string(got) != want {
+		t.Fatalf("server saw %q bytes, want %q", got, want)
+	}
+	if r := p.result(t); r.Term != "" {
+		t.Errorf("ended as %+v", r)
+	}
+}
+
+// TestServerToClientStream checks a large answer to a slow reader: held
+// bytes wait for the client without loss.
+func TestServerToClientStream(t *testing.T) {
+	data := make([]byte, 8<<20)
+	rand.Read(data)
+	addr := server(t, func(c net.Conn) { c.Write(data) })
+	p := startProxy(t, addr, Options{})
+	c := dial(t, p.Addr)
+	var got bytes.Buffer
+	buf := make([]byte, 4096)
+	for got.Len() < len(data) {
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+		if got.Len() < 1<<20 {
+			time.Sleep(time.Millisecond) // a slow reader first: the proxy must hold
+		}
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("got %d bytes, not the %d sent", got.Len(), len(data))
+	}
+}
+
+func TestIdleTimeoutNamesTheSide(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"client", Options{ClientIdle: 100 * time.Millisecond, ServerIdle: time.Hour}, "cD"},
+		{"server", Options{ClientIdle: time.Hour, ServerIdle: 100 * time.Millisecond}, "sD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startProxy(t, server(t, echo), tc.o)
+			c := dial(t, p.Addr)
+			start := time.Now()
+			if r := p.result(t); r.Term != tc.want {
+				t.Errorf("ended as %+v, want %s", r, tc.want)
+			}
+			if took := time.Since(start); took < 90*time.Millisecond {
+				t.Errorf("timed out after %v, before its 100ms", took)
+			}
+			if _, err := c.Read(make([]byte, 1)); err == nil {
+				t.Error("the client's connection is still open")
+			}
+		})
+	}
+}
+
+// TestTrafficKeepsSessionAlive: messages every 30 ms keep a 100 ms
+// timeout from firing.
+func TestTrafficKeepsSessionAlive(t *testing.T) {
+	p := startProxy(t, server(t, echo), Options{ClientIdle: 100 * time.Millisecond, ServerIdle: 100 * time.Millisecond})
+	c := dial(t, p.Addr)
+	buf := make([]byte, 1)
+	for range 10 {
+		time.Sleep(30 * time.Millisecond)
+		c.Write([]byte("x"))
+		if _, err := c.Read(buf); err != nil {
+			t.Fatalf("cut while active: %v", err)
+		}
+	}
+}
+
+func TestServerResetIsServerSide(t *testing.T) {
+	addr := server(t, func(c net.Conn) {
+		c.Read(make([]byte, 1))
+		c.(*net.TCPConn).SetLinger(0)
+	})
+	p := startProxy(t, addr, Options{})
+	c := dial(t, p.Addr)
+	c.Write([]byte("x"))
+	if r := p.result(t); r.Term != "SD" || r.Side != 'S' {
+		t.Errorf("ended as %+v, want SD", r)
+	}
+}
+
+func TestKill(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ln, _ := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer ln.Close()
+	addr := server(t, echo)
+	go net.Dial("tcp", ln.Addr().String())
+	acc, err := NewAcceptor(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acc.Close()
+	fd, _, err := acc.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.Dial(netip.MustParseAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-c.Done(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan Result, 1)
+	s := c.Relay(fd, Options{}, func(r Result) { ended <- r })
+	s.Kill()
+	s.Kill()
+	select {
+	case r := <-ended:
+		if !r.Killed {
+			t.Errorf("ended as %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("kill did not end the session")
+	}
+}
+
+func TestConnectRefused(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := e.Dial(netip.MustParseAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-c.Done(); err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	c.Abort()
+}
