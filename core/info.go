@@ -3,7 +3,6 @@ package core
 import (
 	"cmp"
 	"net/netip"
-	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -39,7 +38,7 @@ func (c *Core) Info() Info {
 		Pid:           c.opts.PID,
 		Started:       c.started,
 		Uptime:        now.Sub(c.started),
-		Nbthread:      runtime.GOMAXPROCS(0),
+		Nbthread:      c.relay.Loops(),
 		Maxconn:       int(c.global.limit.Load()),
 		HardMaxconn:   c.hardMaxconn(),
 		CurrConns:     c.actconn.Load(),

@@ -29,7 +29,7 @@ func (c *adminConn) showServersState(w io.Writer, args []string) {
 }
 
 func (c *adminConn) showServersConn(w io.Writer, args []string) {
-	if err := writeServersConn(w, c.srv.core.Stats(), c.backendArg(arg(args, 3))); err != nil {
+	if err := writeServersConn(w, c.srv.core.Stats(), c.backendArg(arg(args, 3)), c.srv.core.Info().Nbthread); err != nil {
 		reply(w, err.Error())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	goruntime "runtime"
 	"strings"
 
 	"pivot/core"
@@ -52,13 +51,12 @@ func writeServersState(w io.Writer, rows []core.StatRow, backend string) error {
 // no idle server connections: each session holds its own, so the pool
 // columns are 0 and the idle limit is -1 (none). purge_delay is
 // HAProxy's default pool-purge-delay, 5000 ms; there is one idle count
-// per thread, as many as show info's Nbthread.
-func writeServersConn(w io.Writer, rows []core.StatRow, backend string) error {
+// per thread (threads, show info's Nbthread).
+func writeServersConn(w io.Writer, rows []core.StatRow, backend string, threads int) error {
 	servers, err := serverRows(rows, backend)
 	if err != nil {
 		return err
 	}
-	threads := goruntime.GOMAXPROCS(0)
 	idle := strings.Repeat(" 0", threads)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[%d]\n", threads)

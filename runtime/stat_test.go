@@ -406,7 +406,7 @@ func TestServersGolden(t *testing.T) {
 	golden(t, "servers_state.txt", b.Bytes())
 	b.Reset()
 	for _, be := range []string{"", "empty"} {
-		if err := writeServersConn(&b, rows, be); err != nil {
+		if err := writeServersConn(&b, rows, be, 2); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -421,7 +421,7 @@ func TestServersUnknownBackend(t *testing.T) {
 		var b bytes.Buffer
 		for name, write := range map[string]func() error{
 			"state": func() error { return writeServersState(&b, fixture(), be) },
-			"conn":  func() error { return writeServersConn(&b, fixture(), be) },
+			"conn":  func() error { return writeServersConn(&b, fixture(), be, 2) },
 		} {
 			if err := write(); err == nil || err.Error() != "Can't find backend." || b.Len() != 0 {
 				t.Errorf("show servers %s %s: err %v, output %q; want only \"Can't find backend.\"", name, be, err, b.String())

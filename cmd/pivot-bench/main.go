@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -37,6 +39,7 @@ func main() {
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "repetitions of each measurement (the median is reported)"},
 			&cli.DurationFlag{Name: "duration", Usage: "length of each measurement (default 4s, 1s with --quick)"},
 			&cli.IntFlag{Name: "port", Value: 21000, Usage: "first of the loopback ports used (the next 30 too)"},
+			&cli.StringFlag{Name: "only", Usage: "measure only the workloads with a figure whose name matches this regular expression (e.g. 'pgbench|redis')"},
 		},
 		Action: run,
 	}
@@ -55,6 +58,13 @@ type plan struct {
 	idle     []int // idle connection counts
 	quick    bool
 	notes    []string // what the report must say about this run
+	// only, when set, picks the workloads to run by their figures' names.
+	only *regexp.Regexp
+}
+
+// runs reports whether the workload measuring ms is to run.
+func (p *plan) runs(ms ...metric) bool {
+	return p.only == nil || slices.ContainsFunc(ms, func(m metric) bool { return p.only.MatchString(m.name) })
 }
 
 // maxconn is the proxies' global maxconn: as many connections as the
@@ -82,6 +92,13 @@ func run(c *cli.Context) error {
 	}
 	if d := c.Duration("duration"); d > 0 {
 		p.duration = d
+	}
+	if re := c.String("only"); re != "" {
+		only, err := regexp.Compile(re)
+		if err != nil {
+			return fmt.Errorf("--only: %w", err)
+		}
+		p.only = only
 	}
 	if p.reps < 1 {
 		return errors.New("--reps must be at least 1")

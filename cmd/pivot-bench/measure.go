@@ -117,7 +117,7 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 	// before the connection-rate runs fill the port space with TIME_WAIT.
 	for _, n := range p.idle {
 		for _, t := range targets {
-			if t.proc == nil {
+			if t.proc == nil || !p.runs(memMetric(n), fdMetric(n)) {
 				continue
 			}
 			mem, fds, err := idleCost(t, n, idle)
@@ -139,6 +139,9 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 			m       metric
 		}{{1, mBulk1}, {4, mBulk4}} {
 			for _, t := range rotate(targets, rep) {
+				if !p.runs(w.m) {
+					break
+				}
 				v, err := bulk(t.sink, w.streams, d, sink)
 				if err != nil {
 					return fmt.Errorf("%s: bulk: %w", t.name, err)
@@ -151,6 +154,9 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 			rps, p50, p99, p999 metric
 		}{{1, mRR1, mRR1p50, mRR1p99, mRR1p999}, {64, mRR64, mRR64p50, mRR64p99, mRR64p9}} {
 			for _, t := range rotate(targets, rep) {
+				if !p.runs(w.rps, w.p50, w.p99, w.p999) {
+					break
+				}
 				r, err := requestResponse(t.echo, w.conns, d)
 				if err != nil {
 					return fmt.Errorf("%s: request/response: %w", t.name, err)
@@ -164,10 +170,15 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 		if err := realClients(p, targets, rep, res); err != nil {
 			return err
 		}
-		if err := controlPlane(p, targets, rep, res); err != nil {
-			return err
+		if p.runs(mStat, mSetP50, mSetP99, mSetRate, mLate, mLast) {
+			if err := controlPlane(p, targets, rep, res); err != nil {
+				return err
+			}
 		}
 		for _, t := range rotate(targets, rep) {
+			if !p.runs(mConn) {
+				break
+			}
 			v, err := connRate(t.echo, 64, d)
 			if err != nil {
 				return fmt.Errorf("%s: connection rate: %w", t.name, err)
@@ -200,7 +211,7 @@ func realClients(p *plan, targets []*target, rep int, res *results) error {
 		{mRedisC, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, false, nc) }},
 	} {
 		for _, t := range rotate(targets, rep) {
-			if !r.ok(t) {
+			if !r.ok(t) || !p.runs(r.m) {
 				continue
 			}
 			v, err := r.run(t)
