@@ -118,11 +118,18 @@ func (d *dir) pump(s *Session) {
 				return
 			}
 		case d.eof:
+			d.done = true
+			if d.other.done {
+				// Both ends have sent everything and been read dry:
+				// closing them (step) sends the FINs, and a shutdown
+				// first would cost a system call that did the same
+				// (16% of pivotd's CPU under the connection-rate run).
+				return
+			}
 			// Everything src sent is through: pass its shutdown on, so
 			// that a client's half-close reaches the server while the
 			// answer still flows back.
 			unix.Shutdown(d.dst.fd, unix.SHUT_WR)
-			d.done = true
 			d.releasePipe(s.l)
 			s.reschedule() // the other direction now has its -fin timeout
 			return
