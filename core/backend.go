@@ -91,11 +91,9 @@ func (b *Backend) assign(ctx context.Context, client netip.Addr, avoid *Server) 
 			return nil, 0, errNoServer
 		}
 		if b.queue.len() == 0 {
-			if s = set.algo.pick(b, set, client, avoid); s != nil {
-				if s.usable.Load() {
-					return s, 0, nil
-				}
-				s.release()
+			if s, retry := b.pickUsable(set, client, avoid); s != nil {
+				return s, 0, nil
+			} else if retry {
 				continue
 			}
 		}
@@ -111,6 +109,33 @@ func (b *Backend) assign(ctx context.Context, client netip.Addr, avoid *Server) 
 		s.release()
 	}
 	return nil, 0, errNoServer
+}
+
+// tryAssign picks a server for client if one is free at once: nil when
+// the backend has none, or has a queue to respect.
+func (b *Backend) tryAssign(client netip.Addr) *Server {
+	for range 4 {
+		set := b.set.Load()
+		if len(set.servers) == 0 || b.queue.len() != 0 {
+			return nil
+		}
+		if s, retry := b.pickUsable(set, client, nil); !retry {
+			return s
+		}
+	}
+	return nil
+}
+
+// pickUsable picks a server from set, holding one of its slots; retry
+// says the pick raced a state change (the server is no longer usable) and
+// is worth doing again on a fresh set.
+func (b *Backend) pickUsable(set *serverSet, client netip.Addr, avoid *Server) (s *Server, retry bool) {
+	s = set.algo.pick(b, set, client, avoid)
+	if s == nil || s.usable.Load() {
+		return s, false
+	}
+	s.release()
+	return nil, true
 }
 
 // dequeue hands freed slots to queued connections, oldest first.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -252,8 +251,8 @@ func (l *listener) acquireSlots(stop <-chan struct{}) bool {
 	return true
 }
 
-// startSession counts a new client connection (fd, from peer) and runs
-// its session in a goroutine owned by the core.
+// startSession counts a new client connection (fd, from peer) and
+// starts its session.
 func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
 	c := f.core
 	now := time.Now()
@@ -277,21 +276,7 @@ func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
 	c.actconn.Add(1)
 	c.sessions.add(s)
 	c.sessWG.Add(1)
-	go serveSession(s)
-}
-
-// serveSession runs one session up to its relay. A panic is contained
-// here: it is logged with its stack, counted, and ends only this
-// session.
-func serveSession(s *session) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.fe.cnt.Eint.Add(1)
-			s.fe.core.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
-			s.end(s.srv.Load(), "ID", &logging.SessionRecord{Client: s.peer, Accept: s.accepted})
-		}
-	}()
-	s.run()
+	s.start()
 }
 
 // bindNetwork chooses the socket family of a bind as HAProxy does.

@@ -3,9 +3,10 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
-	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,13 +46,13 @@ type session struct {
 	// client is the client's socket while the session's goroutine owns
 	// it (-1 once given to the relay engine or closed).
 	client int
-	// relayed is the session's relay once both sockets are in it.
+	// relayed is the session's relay (connecting, or relaying).
 	relayed *relay.Session
 }
 
 // kill cuts the session from outside: it records why, cancels what is
-// waited for (a queue slot, a connect) and cuts the relay, whose sockets
-// then close. The client sees an orderly close.
+// waited for (a queue slot, a turn-around) and cuts the relay (a connect
+// in progress fails, a relay closes both sockets). The client sees an orderly close.
 func (s *session) kill(cause byte) {
 	if !s.killedBy.CompareAndSwap(0, uint32(cause)) {
 		return
@@ -104,12 +105,9 @@ func (ss *sessionSet) shutdown(cause byte) int {
 	return n
 }
 
-// run carries a session from assignment to the relay: pick a server,
-// connect with retries and redispatch, then give both sockets to the
-// relay engine, whose end of the session calls end. When no server
-// could be reached, run ends the session itself.
-func (s *session) run() {
-	rec := &logging.SessionRecord{
+// record starts the session's log record.
+func (s *session) record() *logging.SessionRecord {
+	return &logging.SessionRecord{
 		Client:   s.peer,
 		Accept:   s.accepted,
 		Frontend: s.fe.name,
@@ -117,20 +115,53 @@ func (s *session) run() {
 		Tw:       -1,
 		Tc:       -1,
 	}
-	s.be.cnt.startSession(s.accepted)
-	srv, conn, term := s.connect(rec)
-	if conn != nil {
-		if s.startRelay(conn, srv, rec) {
-			return
-		}
-		conn.Abort() // killed meanwhile
-	}
-	s.end(srv, term, rec)
 }
 
-// startRelay hands the client's socket and the server's connection to
-// the relay engine; false when the session was killed first.
-func (s *session) startRelay(conn *relay.Connecting, srv *Server, rec *logging.SessionRecord) bool {
+// start begins the session on the accepting goroutine. When a server is
+// free at once it is dialled from here and the relay takes over when the
+// connect succeeds, so that a session costs no goroutine of its own;
+// waiting in the queue, a failed connect (retries, redispatch) and
+// everything that may block go on in a goroutine (run).
+func (s *session) start() {
+	rec := s.record()
+	s.be.cnt.startSession(s.accepted)
+	srv := s.be.tryAssign(s.peer.Addr())
+	if srv == nil {
+		s.goRun(rec, nil, nil)
+		return
+	}
+	rec.Tw = 0
+	s.assigned(srv, 0, rec)
+	err := s.dial(srv, rec, func(err error) {
+		if err != nil {
+			s.goRun(rec, srv, err)
+		}
+	})
+	if err != nil {
+		s.goRun(rec, srv, err)
+	}
+}
+
+// goRun continues the session in a goroutine of its own; srv and err are
+// a first attempt that failed.
+func (s *session) goRun(rec *logging.SessionRecord, srv *Server, err error) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.fe.cnt.Eint.Add(1)
+				s.fe.core.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
+				s.end(s.srv.Load(), "ID", rec)
+			}
+		}()
+		srv, term, ok := s.connect(rec, srv, err)
+		if !ok {
+			s.end(srv, term, rec)
+		}
+	}()
+}
+
+// relayOptions are the session's timeouts and counters for the relay.
+func (s *session) relayOptions(srv *Server) relay.Options {
 	c := s.fe.core
 	be := s.be
 	cfg := be.conf()
@@ -143,14 +174,7 @@ func (s *session) startRelay(conn *relay.Connecting, srv *Server, rec *logging.S
 	if t := c.tunnelTimeout(cfg); t > 0 {
 		o.ClientIdle, o.ServerIdle = t, t
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killedBy.Load() != 0 {
-		return false
-	}
-	s.relayed = conn.Relay(s.client, o, func(r relay.Result) { s.relayEnded(r, srv, rec) })
-	s.client = -1
-	return true
+	return o
 }
 
 // relayEnded counts how the relay ended and ends the session. It runs on
@@ -244,119 +268,120 @@ func (s *session) end(srv *Server, term string, rec *logging.SessionRecord) {
 }
 
 // connect assigns a server and connects to it, retrying `retries` times
-// and redispatching to another server as `option redispatch` says. It
-// returns the server holding a slot (nil if none was assigned), the
-// connection (nil on failure) and, on failure, the termination state.
-func (s *session) connect(rec *logging.SessionRecord) (*Server, *relay.Connecting, string) {
+// and redispatching to another server as `option redispatch` says;
+// srv and err, when set, are a first attempt that failed. It returns the
+// server holding a slot (nil if none was assigned) and either ok (the
+// relay runs: it will end the session) or the termination state.
+func (s *session) connect(rec *logging.SessionRecord, srv *Server, err error) (_ *Server, term string, ok bool) {
 	c := s.fe.core
 	be := s.be
 	cfg := be.conf()
 	retries := cfg.Retries
 	var avoid *Server
 	var queuedTotal time.Duration
-	for attempt := 0; ; attempt++ {
-		srv, queued, err := be.assign(s.ctx, s.peer.Addr(), avoid)
-		queuedTotal += queued
-		if err != nil {
-			be.cnt.Econ.Add(1)
-			switch {
-			case errors.Is(err, errQueueTimeout), errors.Is(err, errQueueFull):
-				rec.Tw = queuedTotal
-				return nil, nil, "sQ"
-			case s.killedBy.Load() != 0:
-				return nil, nil, "K-"
+	for {
+		if srv == nil {
+			var queued time.Duration
+			var aerr error
+			srv, queued, aerr = be.assign(s.ctx, s.peer.Addr(), avoid)
+			queuedTotal += queued
+			if aerr != nil {
+				be.cnt.Econ.Add(1)
+				switch {
+				case errors.Is(aerr, errQueueTimeout), errors.Is(aerr, errQueueFull):
+					rec.Tw = queuedTotal
+					return nil, "sQ", false
+				case s.killedBy.Load() != 0:
+					return nil, "K-", false
+				}
+				return nil, "SC", false
 			}
-			return nil, nil, "SC"
+			rec.Tw = queuedTotal
+			s.assigned(srv, queued, rec)
+			if err = s.dialWait(srv, rec); err == nil {
+				return srv, "", true
+			}
 		}
-		rec.Tw = queuedTotal
-		rec.Server = srv.name
-		s.srv.Store(srv)
-		now := time.Now()
-		srv.cnt.Tot.Add(1)
-		srv.cnt.Rate.add(now)
-		raiseMax(&srv.cnt.Max, srv.cnt.Cur.Load())
-		raiseMax(&srv.connsMax, srv.cnt.Cur.Load())
-		srv.cnt.LBTot.Add(1)
-		be.cnt.LBTot.Add(1)
-		srv.cnt.LastSess.Store(now.UnixNano())
-		be.cnt.LastSess.Store(now.UnixNano())
-		srv.sessions.add(s)
-		be.cnt.QTime.add(queued.Milliseconds())
-		raiseMax(&be.cnt.QTimeMax, queued.Milliseconds())
-
-		for {
-			srv.cnt.Connect.Add(1)
-			be.cnt.Connect.Add(1)
-			start := time.Now()
-			conn, err := s.dial(srv)
-			took := time.Since(start)
-			if err == nil {
-				rec.Tc = took
-				be.cnt.CTime.add(took.Milliseconds())
-				srv.cnt.CTime.add(took.Milliseconds())
-				raiseMax(&be.cnt.CTimeMax, took.Milliseconds())
-				raiseMax(&srv.cnt.CTimeMax, took.Milliseconds())
-				return srv, conn, ""
+		// The attempt on srv failed with err.
+		if s.killedBy.Load() != 0 {
+			return srv, "K-", false
+		}
+		timedOut := isTimeout(err)
+		if rec.Retries >= retries {
+			srv.cnt.Econ.Add(1)
+			be.cnt.Econ.Add(1)
+			if timedOut {
+				return srv, "sC", false
 			}
-			if s.killedBy.Load() != 0 {
-				return srv, nil, "K-"
-			}
-			timedOut := isTimeout(err)
-			if rec.Retries >= retries {
+			return srv, "SC", false
+		}
+		rec.Retries++
+		srv.cnt.Retries.Add(1)
+		be.cnt.Retries.Add(1)
+		// A server taken out of rotation meanwhile (maint, drain, down)
+		// gets no retry: redispatch at once if allowed, as HAProxy does
+		// for a server no longer running, else give up.
+		gone := !srv.usable.Load()
+		if gone && !cfg.Redispatch {
+			srv.cnt.Econ.Add(1)
+			be.cnt.Econ.Add(1)
+			return srv, "SC", false
+		}
+		if cfg.Redispatch && (gone || redispatchNow(rec.Retries, retries, cfg.RedispatchInterval)) {
+			srv.cnt.Redisp.Add(1)
+			be.cnt.Redisp.Add(1)
+			rec.Redispatched = true
+			srv.cnt.Redisp.Add(1)
+			be.cnt.Redisp.Add(1)
+			srv.sessions.remove(s)
+			srv.release()
+			avoid, srv = srv, nil
+			continue
+		}
+		// HAProxy's turn-around: wait a second (or timeout connect, if
+		// shorter) before trying the same server again, unless the
+		// attempt already took that long.
+		turn := time.Second
+		if ct := c.connectTimeout(cfg); ct > 0 {
+			turn = min(turn, ct)
+		}
+		if !timedOut && !c.sleep(s.ctx, turn) {
+			return srv, "K-", false
+		}
+		if !srv.usable.Load() { // changed during the turn-around: decide again
+			if !cfg.Redispatch {
 				srv.cnt.Econ.Add(1)
 				be.cnt.Econ.Add(1)
-				if timedOut {
-					return srv, nil, "sC"
-				}
-				return srv, nil, "SC"
+				return srv, "SC", false
 			}
-			rec.Retries++
-			srv.cnt.Retries.Add(1)
-			be.cnt.Retries.Add(1)
-			// A server taken out of rotation meanwhile (maint, drain,
-			// down) gets no retry: redispatch at once if allowed, as
-			// HAProxy does for a server no longer running, else give up.
-			gone := !srv.usable.Load()
-			if gone && !cfg.Redispatch {
-				srv.cnt.Econ.Add(1)
-				be.cnt.Econ.Add(1)
-				return srv, nil, "SC"
-			}
-			if cfg.Redispatch && (gone || redispatchNow(rec.Retries, retries, cfg.RedispatchInterval)) {
-				srv.cnt.Redisp.Add(1)
-				be.cnt.Redisp.Add(1)
-				rec.Redispatched = true
-				srv.cnt.Redisp.Add(1)
-				be.cnt.Redisp.Add(1)
-				rec.Redispatched = true
-				srv.sessions.remove(s)
-				srv.release()
-				avoid = srv
-				break
-			}
-			// HAProxy's turn-around: wait a second (or timeout connect,
-			// if shorter) before trying the same server again, unless the
-			// attempt already took that long.
-			turn := time.Second
-			if ct := c.connectTimeout(cfg); ct > 0 {
-				turn = min(turn, ct)
-			}
-			if !timedOut && !c.sleep(s.ctx, turn) {
-				return srv, nil, "K-"
-			}
-			if !srv.usable.Load() { // changed during the turn-around: decide again
-				if !cfg.Redispatch {
-					srv.cnt.Econ.Add(1)
-					be.cnt.Econ.Add(1)
-					return srv, nil, "SC"
-				}
-				srv.sessions.remove(s)
-				srv.release()
-				avoid = srv
-				break
-			}
+			srv.sessions.remove(s)
+			srv.release()
+			avoid, srv = srv, nil
+			continue
+		}
+		if err = s.dialWait(srv, rec); err == nil {
+			return srv, "", true
 		}
 	}
+}
+
+// assigned counts srv's new session, which waited queued for it.
+func (s *session) assigned(srv *Server, queued time.Duration, rec *logging.SessionRecord) {
+	be := s.be
+	rec.Server = srv.name
+	s.srv.Store(srv)
+	now := time.Now()
+	srv.cnt.Tot.Add(1)
+	srv.cnt.Rate.add(now)
+	raiseMax(&srv.cnt.Max, srv.cnt.Cur.Load())
+	raiseMax(&srv.connsMax, srv.cnt.Cur.Load())
+	srv.cnt.LBTot.Add(1)
+	be.cnt.LBTot.Add(1)
+	srv.cnt.LastSess.Store(now.UnixNano())
+	be.cnt.LastSess.Store(now.UnixNano())
+	srv.sessions.add(s)
+	be.cnt.QTime.add(queued.Milliseconds())
+	raiseMax(&be.cnt.QTimeMax, queued.Milliseconds())
 }
 
 // redispatchNow reports whether retry number n (1-based) of max goes to
@@ -372,12 +397,18 @@ func redispatchNow(n, max, interval int) bool {
 	return n == max
 }
 
-// dial connects to srv within `timeout connect`, on a socket the relay
-// engine watches.
-func (s *session) dial(srv *Server) (*relay.Connecting, error) {
+// dial starts connecting to srv within `timeout connect`; the relay
+// takes over once connected. then hears the outcome, on a relay loop's
+// thread (it must not block); an error returned now means no attempt
+// was started.
+func (s *session) dial(srv *Server, rec *logging.SessionRecord, then func(error)) error {
+	c := s.fe.core
+	be := s.be
 	addr := srv.addr.Load()
+	srv.cnt.Connect.Add(1)
+	be.cnt.Connect.Add(1)
 	if !addr.ip.IsValid() {
-		return nil, &net.AddrError{Err: "unresolved address", Addr: addr.host}
+		return &net.AddrError{Err: "unresolved address", Addr: addr.host}
 	}
 	to := addr.ap
 	if addr.port == 0 {
@@ -386,29 +417,52 @@ func (s *session) dial(srv *Server) (*relay.Connecting, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(to), Err: err}
 	}
-	conn, err := s.fe.core.relay.Dial(to)
+	o := s.relayOptions(srv)
+	start := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.killedBy.Load() != 0 {
+		return opErr(relay.ErrKilled)
+	}
+	r, err := c.relay.Dial(to, c.connectTimeout(be.conf()), s.client, o,
+		func(err error) {
+			if err != nil {
+				then(opErr(err))
+				return
+			}
+			s.connected(srv, time.Since(start), rec)
+			then(nil)
+		},
+		func(r relay.Result) { s.relayEnded(r, srv, rec) })
 	if err != nil {
-		return nil, opErr(err)
+		return opErr(err)
 	}
-	var timeout <-chan time.Time
-	if d := s.fe.core.connectTimeout(s.be.conf()); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
+	s.relayed = r
+	return nil
+}
+
+// dialWait is dial for the session's goroutine: it waits for the
+// outcome.
+func (s *session) dialWait(srv *Server, rec *logging.SessionRecord) error {
+	result := make(chan error, 1)
+	if err := s.dial(srv, rec, func(err error) { result <- err }); err != nil {
+		return err
 	}
-	select {
-	case err = <-conn.Done():
-		if err == nil {
-			return conn, nil
-		}
-		err = os.NewSyscallError("connect", err)
-	case <-timeout:
-		err = os.ErrDeadlineExceeded
-	case <-s.ctx.Done():
-		err = s.ctx.Err()
-	}
-	conn.Abort()
-	return nil, opErr(err)
+	return <-result
+}
+
+// connected counts a connect that took took; the client's socket is the
+// relay's from now on.
+func (s *session) connected(srv *Server, took time.Duration, rec *logging.SessionRecord) {
+	be := s.be
+	rec.Tc = took
+	be.cnt.CTime.add(took.Milliseconds())
+	srv.cnt.CTime.add(took.Milliseconds())
+	raiseMax(&be.cnt.CTimeMax, took.Milliseconds())
+	raiseMax(&srv.cnt.CTimeMax, took.Milliseconds())
+	s.mu.Lock()
+	s.client = -1
+	s.mu.Unlock()
 }
 
 func isTimeout(err error) bool {

@@ -94,59 +94,39 @@ type Result struct {
 	Killed bool
 }
 
-// Connecting is an outgoing connection the engine watches until it is
-// established, then relays.
-type Connecting struct {
-	l    *loop
-	e    *end
-	done chan error
-}
+// ErrKilled is the connect outcome of a session killed while it was
+// connecting.
+var ErrKilled = errors.New("relay: session killed while connecting")
 
-// Connect watches fd, a non-blocking socket whose connect(2) returned
-// EINPROGRESS (or succeeded). The engine owns fd from now on: Done
-// reports the outcome, then Relay uses it or Abort closes it.
-func (e *Engine) Connect(fd int) *Connecting {
+// start opens fd's session on a loop: it registers the server's socket,
+// waits for the connect (until timeout, if any), then relays.
+func (e *Engine) start(s *Session, timeout time.Duration) {
 	l := e.loops[e.next.Add(1)%uint32(len(e.loops))]
-	c := &Connecting{l: l, done: make(chan error, 1)}
-	c.e = &end{fd: fd, side: 'S', connecting: c}
+	s.l = l
 	l.post(func() {
-		if err := l.add(c.e); err != nil {
-			c.e.connecting = nil
-			c.done <- err
+		s.idx = -1
+		s.connecting = true
+		if err := l.add(s.srv); err != nil {
+			s.connectFailed(err)
+			return
+		}
+		if timeout > 0 {
+			s.connectBy = l.now + timeout
+			s.reschedule()
 		}
 	})
-	return c
 }
 
-// Done is closed over the connect's outcome: nil once established, else
-// the error (ECONNREFUSED, ...).
-func (c *Connecting) Done() <-chan error { return c.done }
-
-// Abort gives up on the connection and closes it.
-func (c *Connecting) Abort() {
-	c.l.post(func() {
-		c.e.connecting = nil
-		c.l.drop(c.e)
-	})
-}
-
-// Relay relays between client (a non-blocking socket, now owned by the
-// engine) and the established connection, until both directions end or
-// one fails; then it closes both sockets and calls done with the outcome
-// on the loop's thread: done must not block.
-func (c *Connecting) Relay(client int, o Options, done func(Result)) *Session {
-	s := &Session{l: c.l, opts: o, done: done}
-	s.cli = &end{fd: client, side: 'C', s: s}
-	s.srv = c.e
-	c.l.post(func() { c.l.start(s) })
-	return s
-}
-
-// Kill cuts the session at once. Safe from any goroutine, any number of
-// times.
+// Kill cuts the session at once: a relay ends (done sees Killed), a
+// connect in progress fails with ErrKilled. Safe from any goroutine, any
+// number of times.
 func (s *Session) Kill() {
 	s.l.post(func() {
-		if !s.ended {
+		switch {
+		case s.ended:
+		case s.connecting:
+			s.connectFailed(ErrKilled)
+		default:
 			s.finish(Result{Killed: true})
 		}
 	})
@@ -273,15 +253,12 @@ func (l *loop) run() {
 // stop cuts every session and closes what the loop holds.
 func (l *loop) stop() {
 	for _, e := range l.ends {
-		switch {
-		case e.s != nil && !e.s.ended:
-			e.s.finish(Result{Killed: true})
-		case e.s == nil: // still connecting, or waiting for Relay
-			if e.connecting != nil {
-				e.connecting.done <- unix.ECONNABORTED
-				e.connecting = nil
-			}
-			l.drop(e)
+		switch s := e.s; {
+		case s.ended:
+		case s.connecting:
+			s.connectFailed(ErrKilled)
+		default:
+			s.finish(Result{Killed: true})
 		}
 	}
 	for _, p := range l.pipes {
@@ -303,23 +280,14 @@ func (l *loop) ready(e *end, ev uint32) {
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		e.writable = true
 	}
-	if c := e.connecting; c != nil {
-		if !e.writable {
-			return
-		}
-		e.connecting = nil
-		soErr, err := unix.GetsockoptInt(e.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		switch {
-		case err != nil:
-			c.done <- err
-		case soErr != 0:
-			c.done <- unix.Errno(soErr)
-		default:
-			c.done <- nil
+	s := e.s
+	if s.connecting {
+		if e.writable {
+			s.connectDone()
 		}
 		return
 	}
-	if s := e.s; s != nil && !s.ended {
+	if !s.ended {
 		s.step()
 	}
 }

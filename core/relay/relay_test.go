@@ -3,12 +3,16 @@ package relay
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // proxy is a one-frontend proxy built on the engine: every connection
@@ -43,17 +47,14 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 			if err != nil {
 				return
 			}
-			c, err := e.Dial(netip.MustParseAddrPort(to))
+			_, err = e.Dial(netip.MustParseAddrPort(to), time.Second, fd, o, func(err error) {
+				if err != nil {
+					Close(fd)
+				}
+			}, func(r Result) { p.results <- r })
 			if err != nil {
 				Close(fd)
-				continue
 			}
-			if err := <-c.Done(); err != nil {
-				c.Abort()
-				Close(fd)
-				continue
-			}
-			c.Relay(fd, o, func(r Result) { p.results <- r })
 		}
 	}()
 	t.Cleanup(func() {
@@ -202,12 +203,12 @@ func TestIdleTimeoutNamesTheSide(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxy(t, server(t, echo), tc.o)
+			start := time.Now() // before the session begins: its timeout cannot come sooner
 			c := dial(t, p.Addr)
-			start := time.Now()
 			if r := p.result(t); r.Term != tc.want {
 				t.Errorf("ended as %+v, want %s", r, tc.want)
 			}
-			if took := time.Since(start); took < 90*time.Millisecond {
+			if took := time.Since(start); took < 100*time.Millisecond {
 				t.Errorf("timed out after %v, before its 100ms", took)
 			}
 			if _, err := c.Read(make([]byte, 1)); err == nil {
@@ -245,16 +246,16 @@ func TestServerResetIsServerSide(t *testing.T) {
 	}
 }
 
-func TestKill(t *testing.T) {
-	e, err := New(1)
+// relayOne accepts one connection from a new client and dials addr for
+// it; it returns the session and its two outcomes.
+func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Session, chan error, chan Result) {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	ln, _ := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer ln.Close()
-	addr := server(t, echo)
-	go net.Dial("tcp", ln.Addr().String())
+	dial(t, ln.Addr().String())
 	acc, err := NewAcceptor(ln)
 	if err != nil {
 		t.Fatal(err)
@@ -264,15 +265,31 @@ func TestKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.Dial(netip.MustParseAddrPort(addr))
+	connected, ended := make(chan error, 1), make(chan Result, 1)
+	s, err := e.Dial(netip.MustParseAddrPort(addr), timeout, fd, Options{},
+		func(err error) {
+			if err != nil {
+				Close(fd)
+			}
+			connected <- err
+		},
+		func(r Result) { ended <- r })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-c.Done(); err != nil {
+	return s, connected, ended
+}
+
+func TestKill(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ended := make(chan Result, 1)
-	s := c.Relay(fd, Options{}, func(r Result) { ended <- r })
+	defer e.Close()
+	s, connected, ended := relayOne(t, e, server(t, echo), 0)
+	if err := <-connected; err != nil {
+		t.Fatal(err)
+	}
 	s.Kill()
 	s.Kill()
 	select {
@@ -294,12 +311,64 @@ func TestConnectRefused(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := e.Dial(netip.MustParseAddrPort(addr))
+	_, connected, _ := relayOne(t, e, addr, 0)
+	if err := <-connected; !errors.Is(err, unix.ECONNREFUSED) {
+		t.Fatalf("connect to a closed port: %v, want ECONNREFUSED", err)
+	}
+}
+
+// unanswered returns a loopback address whose SYNs go unanswered: a
+// listener whose backlog is full and that never accepts.
+func unanswered(t *testing.T) string {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-c.Done(); err == nil {
-		t.Fatal("connected to a closed port")
+	t.Cleanup(func() { ln.Close() })
+	rc, _ := ln.SyscallConn()
+	rc.Control(func(fd uintptr) { unix.Listen(int(fd), 0) })
+	for range 8 { // fill the backlog
+		if c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
 	}
-	c.Abort()
+	return ln.Addr().String()
+}
+
+// TestConnectTimeout: the loop gives up a connect at its deadline, with
+// a timeout error.
+func TestConnectTimeout(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	addr := unanswered(t)
+	start := time.Now()
+	_, connected, _ := relayOne(t, e, addr, 200*time.Millisecond)
+	if err := <-connected; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connect ended with %v, want a timeout", err)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond || took > 2*time.Second {
+		t.Errorf("timed out after %v, want ~200ms", took)
+	}
+}
+
+func TestKillWhileConnecting(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, connected, _ := relayOne(t, e, unanswered(t), 0)
+	s.Kill()
+	select {
+	case err := <-connected:
+		if !errors.Is(err, ErrKilled) {
+			t.Fatalf("connect ended with %v, want ErrKilled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("kill did not end the connect")
+	}
 }

@@ -34,7 +34,6 @@ type end struct {
 	fd         int
 	side       byte // 'C' (client) or 'S' (server)
 	s          *Session
-	connecting *Connecting // set until the connect's outcome is known
 	// readable: something (data, EOF, an error) may be read; writable:
 	// a write may go through; peerShut: the peer will send nothing more
 	// than what is queued.
@@ -69,16 +68,32 @@ type Session struct {
 	opts     Options
 	done     func(Result)
 	ended    bool
+	// connecting is set until the server's connect has an outcome,
+	// which connected receives; connectBy is its deadline (0: none).
+	connecting bool
+	connectBy  time.Duration
+	connected  func(error)
 	// due is when the session's timeouts are next looked at; idx is its
 	// place in the loop's timer heap (-1: not in it).
 	due time.Duration
 	idx int
 }
 
-// start registers the client's socket and begins relaying.
-func (l *loop) start(s *Session) {
-	s.idx = -1
-	s.srv.s = s
+// connectDone ends the connect on the server's socket: it relays once
+// established, else reports the error.
+func (s *Session) connectDone() {
+	soErr, err := unix.GetsockoptInt(s.srv.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		s.connectFailed(os.NewSyscallError("getsockopt", err))
+		return
+	case soErr != 0:
+		s.connectFailed(os.NewSyscallError("connect", unix.Errno(soErr)))
+		return
+	}
+	l := s.l
+	s.connecting = false
+	s.report(func() { s.connected(nil) })
 	s.up = dir{src: s.cli, dst: s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
 	s.down = dir{src: s.srv, dst: s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
 	s.up.other, s.down.other = &s.down, &s.up
@@ -90,7 +105,29 @@ func (l *loop) start(s *Session) {
 		return
 	}
 	s.reschedule()
-	s.step() // the server may have spoken while the session was set up
+	s.step() // the server may have spoken already
+}
+
+// connectFailed gives up the connect: the server's socket is closed, the
+// client's is left to the caller, and connected hears why.
+func (s *Session) connectFailed(err error) {
+	s.connecting, s.ended = false, true
+	if s.idx >= 0 {
+		heap.Remove(&s.l.timers, s.idx)
+	}
+	s.l.drop(s.srv)
+	s.report(func() { s.connected(err) })
+}
+
+// report runs one of the caller's handlers; a panic in it is written to
+// standard error and goes no further than this session.
+func (s *Session) report(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(os.Stderr, "relay: a session's handler failed: %v\n%s", v, debug.Stack())
+		}
+	}()
+	fn()
 }
 
 // step moves what can move in both directions, and ends the session
@@ -337,12 +374,7 @@ func (s *Session) finish(r Result) {
 	s.up.releasePipe(l)
 	s.down.releasePipe(l)
 	s.up.pending, s.down.pending = nil, nil
-	defer func() {
-		if v := recover(); v != nil {
-			fmt.Fprintf(os.Stderr, "relay: a session's end handler failed: %v\n%s", v, debug.Stack())
-		}
-	}()
-	s.done(r)
+	s.report(func() { s.done(r) })
 }
 
 // idle is the timeout of e's side, or its -fin one once the other
@@ -365,6 +397,9 @@ func (s *Session) idle(e *end, fin bool) time.Duration {
 // its own timeout (it stopped reading), as HAProxy's timeout client and
 // server bound both.
 func (s *Session) deadline() (at time.Duration, r Result, ok bool) {
+	if s.connecting {
+		return s.connectBy, Result{}, s.connectBy > 0
+	}
 	active := max(s.up.lastRecv, s.down.lastRecv)
 	for _, d := range []*dir{&s.up, &s.down} {
 		var idle, from time.Duration
@@ -412,6 +447,8 @@ func (l *loop) expire() {
 		at, r, ok := s.deadline()
 		switch {
 		case !ok:
+		case at <= l.now && s.connecting:
+			s.connectFailed(os.ErrDeadlineExceeded)
 		case at <= l.now:
 			s.finish(r)
 		default:

@@ -80,9 +80,15 @@ func (a *Acceptor) Wake() { a.f.SetReadDeadline(time.Unix(1, 0)) }
 // Close releases the acceptor's descriptor (the listener stays open).
 func (a *Acceptor) Close() { a.f.Close() }
 
-// Dial starts connecting a new socket to to and hands it to the engine,
-// whose Connecting reports when it is established.
-func (e *Engine) Dial(to netip.AddrPort) (*Connecting, error) {
+// Dial connects a new socket to to and, once connected, relays between
+// it and client. connected is called on the loop's thread with the
+// connect's outcome: nil once established, and the engine then owns
+// client, relays until both directions end or one fails, closes both
+// sockets and calls done, also on the loop's thread (neither may block);
+// else the error (refused, os.ErrDeadlineExceeded after timeout if not
+// zero, ErrKilled), and client is still the caller's. Connecting and
+// relaying in one request saves a hand-off between threads per session.
+func (e *Engine) Dial(to netip.AddrPort, timeout time.Duration, client int, o Options, connected func(error), done func(Result)) (*Session, error) {
 	family, sa := unix.AF_INET, sockaddr(to)
 	if _, v6 := sa.(*unix.SockaddrInet6); v6 {
 		family = unix.AF_INET6
@@ -96,7 +102,11 @@ func (e *Engine) Dial(to netip.AddrPort) (*Connecting, error) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
-	return e.Connect(fd), nil
+	s := &Session{opts: o, connected: connected, done: done, idx: -1}
+	s.cli = &end{fd: client, side: 'C', s: s}
+	s.srv = &end{fd: fd, side: 'S', s: s}
+	e.start(s, timeout)
+	return s, nil
 }
 
 // LocalPort is the port fd is bound to (0 if it cannot be told): the
