@@ -189,20 +189,9 @@ func (d *dir) pump(s *Session) {
 func (d *dir) read(s *Session) bool {
 	l := s.l
 	n, err := unix.Read(d.src.fd, l.buf[:])
-	switch {
-	case err == unix.EAGAIN:
-		d.src.readable = false
-		return false
-	case err == unix.EINTR:
-		return true
-	case err != nil:
-		s.fail(d.src.side)
-		return false
-	case n == 0:
-		d.eof = true
-		return true
+	if got, next := d.fromSrc(s, n, err); !got {
+		return next
 	}
-	d.received(l, n)
 	if n == len(l.buf) {
 		d.stream = true
 	} else {
@@ -278,32 +267,44 @@ func (d *dir) splice(s *Session) bool {
 		return true
 	}
 	n, err := splice(d.src.fd, d.pipe[1], pipeSize-d.inPipe)
-	switch {
-	case err == unix.EAGAIN:
-		// Drained. Only EAGAIN says so: a pipe fills by segments, not
-		// bytes, so a short splice may have left data in the socket.
-		d.src.readable = false
-		d.stream = false
-		if d.inPipe == 0 {
-			d.releasePipe(l)
+	if got, next := d.fromSrc(s, n, err); !got {
+		if err == unix.EAGAIN {
+			// Drained. Only EAGAIN says so: a pipe fills by segments,
+			// not bytes, so a short splice may have left data behind.
+			d.stream = false
+			if d.inPipe == 0 {
+				d.releasePipe(l)
+			}
 		}
-		return false
-	case err == unix.EINTR:
-		return true
-	case err != nil:
-		s.fail(d.src.side)
-		return false
-	case n == 0:
-		d.eof = true
-		return true
+		return next
 	}
-	d.received(l, n)
 	d.inPipe += n
 	if !d.dst.writable {
 		d.lastSent = l.now
 		s.reschedule()
 	}
 	return true
+}
+
+// fromSrc sorts out what a read or splice from src returned: got when n
+// bytes arrived (counted); otherwise next is what pump is told (false:
+// nothing more to do now) after an EOF, EAGAIN or a failure.
+func (d *dir) fromSrc(s *Session, n int, err error) (got, next bool) {
+	switch {
+	case err == unix.EAGAIN:
+		d.src.readable = false
+		return false, false
+	case err == unix.EINTR:
+		return false, true
+	case err != nil:
+		s.fail(d.src.side)
+		return false, false
+	case n == 0:
+		d.eof = true
+		return false, true
+	}
+	d.received(s.l, n)
+	return true, true
 }
 
 // received counts n bytes from src.
