@@ -638,11 +638,10 @@ func (c *Core) sleepUntil(stop <-chan struct{}, d time.Duration) bool {
 // sessions`. It returns false when stop closes.
 func waitRate(meter *rateMeter, limit *atomic.Int64, stop <-chan struct{}) bool {
 	for {
-		n := limit.Load()
-		if n <= 0 || meter.read(time.Now()) < n {
+		if rateAllows(meter, limit, time.Now()) {
 			return true
 		}
-		t := time.NewTimer(time.Second / time.Duration(n))
+		t := time.NewTimer(time.Second / time.Duration(max(limit.Load(), 1)))
 		select {
 		case <-t.C:
 		case <-stop:
@@ -650,6 +649,12 @@ func waitRate(meter *rateMeter, limit *atomic.Int64, stop <-chan struct{}) bool 
 			return false
 		}
 	}
+}
+
+// rateAllows reports whether meter is under limit (0: none) at now.
+func rateAllows(meter *rateMeter, limit *atomic.Int64, now time.Time) bool {
+	n := limit.Load()
+	return n <= 0 || meter.read(now) < n
 }
 
 // globalMaxconn is `global maxconn`, or what the file descriptor limit

@@ -66,10 +66,18 @@ type listener struct {
 
 	// Set while open, guarded by fe.mu.
 	ln *net.TCPListener
-	// acc accepts from ln while the accept loop runs.
-	acc *relay.Acceptor
-	// stop ends the accept loop; kill also drops a connection it has
-	// accepted but not yet started (a stop, not a reload's hand-over).
+	// acc accepts from ln: on the relay loops, which watch it (watch),
+	// and in the accept goroutine while a limit makes accepting wait
+	// (see accept.go).
+	acc   *relay.Acceptor
+	watch *relay.Watch
+	// waiting is set while the accept goroutine has the accepting;
+	// handoff passes it what a loop could not finish.
+	waiting atomic.Bool
+	handoff chan handoff
+	// stop ends the accept goroutine; kill also drops a connection it
+	// has accepted but not yet started (a stop, not a reload's
+	// hand-over).
 	stop, kill chan struct{}
 	done       sync.WaitGroup
 }
@@ -132,20 +140,6 @@ func (f *Frontend) openLocked() error {
 	return nil
 }
 
-// startLocked runs l's accept loop on ln.
-func (l *listener) startLocked(ln *net.TCPListener) {
-	l.ln = ln
-	acc, err := relay.NewAcceptor(ln)
-	if err != nil { // out of descriptors: the socket stays bound, unused
-		l.fe.core.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
-		return
-	}
-	l.acc = acc
-	l.stop, l.kill = make(chan struct{}), make(chan struct{})
-	l.done.Add(1)
-	go acceptLoop(l, acc, l.stop, l.kill)
-}
-
 // retireLocked ends l's accept loop but leaves the socket open, for a
 // reload that gives it to another listener: a connection the loop has
 // already accepted is still served, the ones in the kernel's backlog
@@ -171,84 +165,6 @@ func (l *listener) closeLocked() {
 	l.endLoopLocked(true)
 	l.ln.Close()
 	l.ln = nil
-}
-
-// endLoopLocked stops l's accept loop and waits for it; with kill, a
-// connection it holds while waiting for a slot is closed, else it is
-// still served.
-func (l *listener) endLoopLocked(kill bool) {
-	if l.acc == nil {
-		return
-	}
-	close(l.stop)
-	if kill {
-		close(l.kill)
-	}
-	l.acc.Wake()
-	l.done.Wait()
-	l.acc.Close()
-	l.acc = nil
-}
-
-// acceptLoop accepts connections and starts their sessions. Each one
-// needs a slot under the global, frontend and bind limits: while they
-// are full, the loop holds the one connection it has just accepted and
-// accepts no more, so that later clients wait in the kernel's backlog as
-// they do with HAProxy, and an idle listener never holds a slot that a
-// busy one needs. Temporary errors (EMFILE, ...) back off from 5 ms to 1 s.
-func acceptLoop(l *listener, acc *relay.Acceptor, stop, kill <-chan struct{}) {
-	defer l.done.Done()
-	f := l.fe
-	c := f.core
-	var backoff time.Duration
-	for {
-		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&c.connRate, &c.sessRateLimit, stop) ||
-			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
-			return
-		}
-		fd, peer, err := acc.Accept()
-		if err != nil {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			c.diag.Warning(fmt.Sprintf("frontend %s: accept on %s: %v; retrying in %v", f.name, l.addr, err, backoff))
-			if !c.sleepUntil(stop, backoff) {
-				return
-			}
-			continue
-		}
-		backoff = 0
-		if !l.acquireSlots(kill) {
-			relay.Close(fd)
-			return
-		}
-		f.startSession(l, fd, peer)
-	}
-}
-
-// acquireSlots takes one slot of each limit, waiting while one is full;
-// it gives back what it took and returns false if stop closes first.
-func (l *listener) acquireSlots(stop <-chan struct{}) bool {
-	c := l.fe.core
-	if !c.global.acquire(stop) {
-		return false
-	}
-	if !l.fe.slots.acquire(stop) {
-		c.global.release()
-		return false
-	}
-	if !l.slots.acquire(stop) {
-		l.fe.slots.release()
-		c.global.release()
-		return false
-	}
-	return true
 }
 
 // startSession counts a new client connection (fd, from peer) and

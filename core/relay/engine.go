@@ -254,6 +254,7 @@ func (l *loop) run() {
 func (l *loop) stop() {
 	for _, e := range l.ends {
 		switch s := e.s; {
+		case e.watch != nil: // the watcher stops it
 		case s.ended:
 		case s.connecting:
 			s.connectFailed(ErrKilled)
@@ -271,6 +272,12 @@ func (l *loop) stop() {
 
 // ready records what an edge says about e and lets its session act.
 func (l *loop) ready(e *end, ev uint32) {
+	if w := e.watch; w != nil {
+		if !w.stopped.Load() {
+			w.ready()
+		}
+		return
+	}
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		e.readable = true
 	}

@@ -39,11 +39,10 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	// Accept on the loops, as pivotd does.
+	w, err := e.Watch(acc.FD(), func() {
 		for {
-			fd, _, err := acc.Accept()
+			fd, _, err := acc.TryAccept()
 			if err != nil {
 				return
 			}
@@ -56,10 +55,12 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 				Close(fd)
 			}
 		}
-	}()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		acc.Wake()
-		<-done
+		w.Stop()
 		acc.Close()
 		ln.Close()
 		e.Close()
@@ -261,9 +262,14 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 		t.Fatal(err)
 	}
 	defer acc.Close()
-	fd, _, err := acc.Accept()
-	if err != nil {
-		t.Fatal(err)
+	var fd int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if fd, _, err = acc.TryAccept(); err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
+			t.Fatalf("accepting the test client: %v", err)
+		}
 	}
 	connected, ended := make(chan error, 1), make(chan Result, 1)
 	s, err := e.Dial(netip.MustParseAddrPort(addr), timeout, fd, Options{},

@@ -31,9 +31,10 @@ const (
 // triggered epoll reports a change once, so the end remembers it until
 // a read or write finds otherwise.
 type end struct {
-	fd   int
-	side byte // 'C' (client) or 'S' (server)
-	s    *Session
+	fd    int
+	side  byte // 'C' (client) or 'S' (server)
+	s     *Session
+	watch *Watch // set instead of s for a watched descriptor
 	// readable: something (data, EOF, an error) may be read; writable:
 	// a write may go through; peerShut: the peer will send nothing more
 	// than what is queued.

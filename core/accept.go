@@ -1,0 +1,227 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pivot/core/relay"
+)
+
+// Accepting. A listener's new connections are taken by the relay loops
+// (relay.Watch), on the thread the kernel wakes, as long as every limit
+// has room: a session whose server is free at once then costs no
+// goroutine and no hand-off between threads. When a limit is reached
+// (global, frontend or bind maxconn, a rate limit) or accept fails, the
+// loop hands the accepting to the listener's goroutine, which waits as
+// the limits say, holding at most the one connection it has taken, so
+// that later clients wait in the kernel's backlog as they do with
+// HAProxy, and an idle listener never holds a slot that a busy one
+// needs; once the backlog is empty it gives the accepting back.
+
+// handoff is what a loop passes the accept goroutine: a connection it
+// accepted but found no slot for (fd ≥ 0), or the error accept returned.
+type handoff struct {
+	fd   int
+	peer netip.AddrPort
+	err  error
+}
+
+// acceptBatch is how many connections a loop takes in one turn before
+// letting its sessions run (it comes back for the rest).
+const acceptBatch = 32
+
+// startLocked starts accepting on ln.
+func (l *listener) startLocked(ln *net.TCPListener) {
+	l.ln = ln
+	c := l.fe.core
+	acc, err := relay.NewAcceptor(ln)
+	if err != nil { // out of descriptors: the socket stays bound, unused
+		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
+		return
+	}
+	l.acc = acc
+	l.stop, l.kill = make(chan struct{}), make(chan struct{})
+	l.handoff = make(chan handoff, c.relay.Loops()+1)
+	l.waiting.Store(false)
+	l.done.Add(1)
+	go l.acceptWaiting(l.stop, l.kill)
+	if l.watch, err = c.relay.Watch(acc.FD(), l.acceptOnLoop); err != nil {
+		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
+		l.endLoopLocked(true)
+		return
+	}
+	l.watch.Kick() // connections may wait already (a reload, an upgrade)
+}
+
+// endLoopLocked stops accepting on l and waits until nothing accepts;
+// with kill, a connection held while waiting for a slot is closed, else
+// it is still served.
+func (l *listener) endLoopLocked(kill bool) {
+	if l.acc == nil {
+		return
+	}
+	if l.watch != nil {
+		l.watch.Stop()
+		l.watch = nil
+	}
+	close(l.stop)
+	if kill {
+		close(l.kill)
+	}
+	l.done.Wait()
+	l.acc.Close()
+	l.acc = nil
+}
+
+// acceptOnLoop takes the waiting connections on a relay loop's thread.
+func (l *listener) acceptOnLoop() {
+	if l.waiting.Load() {
+		return // the accept goroutine has it
+	}
+	for range acceptBatch {
+		if !l.ratesAllow() {
+			l.wait(handoff{fd: -1})
+			return
+		}
+		fd, peer, err := l.acc.TryAccept()
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case err != nil:
+			l.wait(handoff{fd: -1, err: err})
+			return
+		case !l.tryAcquireSlots():
+			l.wait(handoff{fd: fd, peer: peer})
+			return
+		}
+		l.fe.startSession(l, fd, peer)
+	}
+	l.watch.Kick() // more may wait: after the loop's other work
+}
+
+// wait gives the accepting to the accept goroutine.
+func (l *listener) wait(h handoff) {
+	l.waiting.Store(true)
+	l.handoff <- h // room for one per loop: never blocks
+}
+
+// acceptWaiting is the listener's goroutine: it accepts while the loops
+// cannot, until stop.
+func (l *listener) acceptWaiting(stop, kill <-chan struct{}) {
+	defer l.done.Done()
+	for {
+		select {
+		case h := <-l.handoff:
+			if !l.acceptUntilEmpty(h, stop, kill) {
+				l.dropHandoffs(kill)
+				return
+			}
+		case <-stop:
+			l.dropHandoffs(kill)
+			return
+		}
+	}
+}
+
+// dropHandoffs serves, or with kill closes, the connections loops handed
+// over that were not taken yet.
+func (l *listener) dropHandoffs(kill <-chan struct{}) {
+	for {
+		select {
+		case h := <-l.handoff:
+			if h.fd >= 0 {
+				l.serveHeld(h, kill)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// serveHeld starts the session of a connection accepted before its
+// slots, once they are free; false if kill closes first.
+func (l *listener) serveHeld(h handoff, kill <-chan struct{}) bool {
+	if !l.acquireSlots(kill) {
+		relay.Close(h.fd)
+		return false
+	}
+	l.fe.startSession(l, h.fd, h.peer)
+	return true
+}
+
+// acceptUntilEmpty accepts, waiting as the limits say, until the backlog
+// is empty, then gives the accepting back to the loops; false when stop
+// or kill ended it. Temporary errors (EMFILE, ...) back off from 5 ms to
+// 1 s.
+func (l *listener) acceptUntilEmpty(h handoff, stop, kill <-chan struct{}) bool {
+	f := l.fe
+	c := f.core
+	var backoff time.Duration
+	for {
+		switch {
+		case h.err != nil:
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			c.diag.Warning(fmt.Sprintf("frontend %s: accept on %s: %v; retrying in %v", f.name, l.addr, h.err, backoff))
+			if !c.sleepUntil(stop, backoff) {
+				return false
+			}
+		case h.fd >= 0:
+			if !l.serveHeld(h, kill) {
+				return false
+			}
+			backoff = 0
+		}
+		if !waitRate(&c.connRate, &c.rateLimit, stop) || !waitRate(&c.connRate, &c.sessRateLimit, stop) ||
+			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
+			return false
+		}
+		fd, peer, err := l.acc.TryAccept()
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			l.waiting.Store(false)
+			l.watch.Kick() // a connection that came meanwhile woke nobody
+			return true
+		case err != nil:
+			h = handoff{fd: -1, err: err}
+		default:
+			h = handoff{fd: fd, peer: peer}
+		}
+	}
+}
+
+// ratesAllow reports whether the rate limits let one more connection in.
+func (l *listener) ratesAllow() bool {
+	c, f := l.fe.core, l.fe
+	now := time.Now()
+	return rateAllows(&c.connRate, &c.rateLimit, now) && rateAllows(&c.connRate, &c.sessRateLimit, now) &&
+		rateAllows(&f.cnt.Rate, &f.rateLimit, now)
+}
+
+// acquireSlots takes one slot of each limit, waiting while one is full;
+// it gives back what it took and returns false if stop closes first.
+func (l *listener) acquireSlots(stop <-chan struct{}) bool {
+	return l.takeSlots(func(x *limiter) bool { return x.acquire(stop) })
+}
+
+// tryAcquireSlots takes one slot of each limit if all have room.
+func (l *listener) tryAcquireSlots() bool { return l.takeSlots((*limiter).tryAcquire) }
+
+// takeSlots takes a slot of the global, frontend and bind limits with
+// take, giving back what it took when one fails.
+func (l *listener) takeSlots(take func(*limiter) bool) bool {
+	limits := [...]*limiter{l.fe.core.global, l.fe.slots, l.slots}
+	for i, x := range limits {
+		if !take(x) {
+			for _, y := range limits[:i] {
+				y.release()
+			}
+			return false
+		}
+	}
+	return true
+}
