@@ -148,7 +148,6 @@ type loop struct {
 	// message is written as soon as it is read.
 	buf      [copyBuf]byte
 	pipes    [][2]int // spare splice pipes
-	sessions int
 	stopping bool
 	stopped  chan struct{}
 }
@@ -273,9 +272,7 @@ func (l *loop) stop() {
 // ready records what an edge says about e and lets its session act.
 func (l *loop) ready(e *end, ev uint32) {
 	if w := e.watch; w != nil {
-		if !w.stopped.Load() {
-			w.ready()
-		}
+		w.fire()
 		return
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {

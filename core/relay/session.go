@@ -98,7 +98,6 @@ func (s *Session) connectDone() {
 	s.up = dir{src: s.cli, dst: s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
 	s.down = dir{src: s.srv, dst: s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
 	s.up.other, s.down.other = &s.down, &s.up
-	l.sessions++
 	if err := l.add(s.cli); err != nil {
 		unix.Close(s.cli.fd)
 		s.cli.fd = -1
@@ -200,36 +199,30 @@ func (d *dir) read(s *Session) bool {
 		// edge. This is the read the per-goroutine design paid twice.
 		d.src.readable = d.src.peerShut
 	}
-	if !d.dst.writable {
-		d.hold(s, l.buf[:n])
-		return true
+	w := 0
+	if d.dst.writable {
+		var ok bool
+		w, err = unix.Write(d.dst.fd, l.buf[:n])
+		if w, ok = d.toDst(s, w, err); !ok {
+			return false
+		}
 	}
-	w, err := unix.Write(d.dst.fd, l.buf[:n])
-	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		w = 0
-	case err != nil:
-		s.fail(d.dst.side)
-		return false
-	}
-	d.lastSent = l.now
-	if w < n {
-		d.hold(s, l.buf[w:n])
+	if w < n { // dst is full: keep the rest for it
+		d.pending = append(d.pending[:0], l.buf[w:n]...)
+		d.holding(s)
 	}
 	return true
 }
 
-// hold keeps b for dst, which is full.
-func (d *dir) hold(s *Session, b []byte) {
-	d.pending = append(d.pending[:0], b...)
+// holding starts dst's own timeout to take the bytes d holds for it.
+func (d *dir) holding(s *Session) {
 	d.lastSent = s.l.now
-	s.reschedule() // dst now has its own timeout to take them
+	s.reschedule()
 }
 
 // flush writes what d holds; false when dst took not all of it (or the
 // session failed).
 func (d *dir) flush(s *Session) bool {
-	l := s.l
 	var n int
 	var err error
 	if d.inPipe > 0 {
@@ -237,17 +230,10 @@ func (d *dir) flush(s *Session) bool {
 	} else {
 		n, err = unix.Write(d.dst.fd, d.pending)
 	}
-	switch {
-	case err == unix.EAGAIN:
-		d.dst.writable = false
-		return false
-	case err == unix.EINTR:
-		return true
-	case err != nil:
-		s.fail(d.dst.side)
+	n, ok := d.toDst(s, n, err)
+	if !ok || !d.dst.writable {
 		return false
 	}
-	d.lastSent = l.now
 	if d.inPipe > 0 {
 		d.inPipe -= n
 	} else {
@@ -281,8 +267,7 @@ func (d *dir) splice(s *Session) bool {
 	}
 	d.inPipe += n
 	if !d.dst.writable {
-		d.lastSent = l.now
-		s.reschedule()
+		d.holding(s)
 	}
 	return true
 }
@@ -306,6 +291,24 @@ func (d *dir) fromSrc(s *Session, n int, err error) (got, next bool) {
 	}
 	d.received(s.l, n)
 	return true, true
+}
+
+// toDst sorts out what a write or splice to dst returned: the bytes it
+// took (0 when dst is full or the call was interrupted), and false when
+// the session failed.
+func (d *dir) toDst(s *Session, n int, err error) (int, bool) {
+	switch {
+	case err == unix.EAGAIN:
+		d.dst.writable = false
+		return 0, true
+	case err == unix.EINTR:
+		return 0, true
+	case err != nil:
+		s.fail(d.dst.side)
+		return 0, false
+	}
+	d.lastSent = s.l.now
+	return n, true
 }
 
 // received counts n bytes from src.
@@ -364,7 +367,6 @@ func (s *Session) finish(r Result) {
 	}
 	s.ended = true
 	l := s.l
-	l.sessions--
 	if s.idx >= 0 {
 		heap.Remove(&l.timers, s.idx)
 	}

@@ -138,11 +138,14 @@ func (e *Engine) Watch(fd int, ready func()) (*Watch, error) {
 // Kick runs ready soon on one loop, as if fd had become readable.
 func (w *Watch) Kick() {
 	l := w.e.loops[w.e.next.Add(1)%uint32(len(w.e.loops))]
-	l.post(func() {
-		if !w.stopped.Load() {
-			w.ready()
-		}
-	})
+	l.post(w.fire)
+}
+
+// fire runs ready unless the watch was stopped.
+func (w *Watch) fire() {
+	if !w.stopped.Load() {
+		w.ready()
+	}
 }
 
 // Stop ends the watch; once it returns, ready runs no more. It must not
