@@ -44,64 +44,63 @@ func (l *listener) startLocked(ln *net.TCPListener) {
 		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
 		return
 	}
-	l.acc = acc
 	l.stop, l.kill = make(chan struct{}), make(chan struct{})
-	l.handoff = make(chan handoff, c.relay.Loops()+1)
+	l.handoff = make(chan handoff, c.relay.Loops()+1) // filled by loops, read once the goroutine runs
 	l.waiting.Store(false)
-	l.done.Add(1)
-	go l.acceptWaiting(l.stop, l.kill)
-	if l.watch, err = c.relay.Watch(acc.FD(), l.acceptOnLoop); err != nil {
+	w, err := c.relay.Watch(acc.FD(), func() bool { return l.acceptOnLoop(acc) })
+	if err != nil {
 		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
-		l.endLoopLocked(true)
+		acc.Close()
 		return
 	}
-	l.watch.Kick() // connections may wait already (a reload, an upgrade)
+	l.acc, l.watch = acc, w
+	l.done.Add(1)
+	go l.acceptWaiting(acc, w, l.stop, l.kill)
+	w.Kick() // connections may wait already (a reload, an upgrade)
 }
 
-// endLoopLocked stops accepting on l and waits until nothing accepts;
+// stopAcceptingLocked stops accepting on l and waits until nothing accepts;
 // with kill, a connection held while waiting for a slot is closed, else
 // it is still served.
-func (l *listener) endLoopLocked(kill bool) {
+func (l *listener) stopAcceptingLocked(kill bool) {
 	if l.acc == nil {
 		return
 	}
-	if l.watch != nil {
-		l.watch.Stop()
-		l.watch = nil
-	}
+	l.watch.Stop()
 	close(l.stop)
 	if kill {
 		close(l.kill)
 	}
 	l.done.Wait()
 	l.acc.Close()
-	l.acc = nil
+	l.acc, l.watch = nil, nil
 }
 
-// acceptOnLoop takes the waiting connections on a relay loop's thread.
-func (l *listener) acceptOnLoop() {
+// acceptOnLoop takes the waiting connections on a relay loop's thread;
+// true when more may wait (it took a batch).
+func (l *listener) acceptOnLoop(acc *relay.Acceptor) (more bool) {
 	if l.waiting.Load() {
-		return // the accept goroutine has it
+		return false // the accept goroutine has it
 	}
 	for range acceptBatch {
 		if !l.ratesAllow() {
 			l.wait(handoff{fd: -1})
-			return
+			return false
 		}
-		fd, peer, err := l.acc.TryAccept()
+		fd, peer, err := acc.TryAccept()
 		switch {
 		case errors.Is(err, unix.EAGAIN):
-			return
+			return false
 		case err != nil:
 			l.wait(handoff{fd: -1, err: err})
-			return
+			return false
 		case !l.tryAcquireSlots():
 			l.wait(handoff{fd: fd, peer: peer})
-			return
+			return false
 		}
 		l.fe.startSession(l, fd, peer)
 	}
-	l.watch.Kick() // more may wait: after the loop's other work
+	return true
 }
 
 // wait gives the accepting to the accept goroutine.
@@ -112,12 +111,12 @@ func (l *listener) wait(h handoff) {
 
 // acceptWaiting is the listener's goroutine: it accepts while the loops
 // cannot, until stop.
-func (l *listener) acceptWaiting(stop, kill <-chan struct{}) {
+func (l *listener) acceptWaiting(acc *relay.Acceptor, w *relay.Watch, stop, kill <-chan struct{}) {
 	defer l.done.Done()
 	for {
 		select {
 		case h := <-l.handoff:
-			if !l.acceptUntilEmpty(h, stop, kill) {
+			if !l.acceptUntilEmpty(acc, w, h, stop, kill) {
 				l.dropHandoffs(kill)
 				return
 			}
@@ -158,7 +157,7 @@ func (l *listener) serveHeld(h handoff, kill <-chan struct{}) bool {
 // is empty, then gives the accepting back to the loops; false when stop
 // or kill ended it. Temporary errors (EMFILE, ...) back off from 5 ms to
 // 1 s.
-func (l *listener) acceptUntilEmpty(h handoff, stop, kill <-chan struct{}) bool {
+func (l *listener) acceptUntilEmpty(acc *relay.Acceptor, w *relay.Watch, h handoff, stop, kill <-chan struct{}) bool {
 	f := l.fe
 	c := f.core
 	var backoff time.Duration
@@ -180,11 +179,11 @@ func (l *listener) acceptUntilEmpty(h handoff, stop, kill <-chan struct{}) bool 
 			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
 			return false
 		}
-		fd, peer, err := l.acc.TryAccept()
+		fd, peer, err := acc.TryAccept()
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			l.waiting.Store(false)
-			l.watch.Kick() // a connection that came meanwhile woke nobody
+			w.Kick() // a connection that came meanwhile woke nobody
 			return true
 		case err != nil:
 			h = handoff{fd: -1, err: err}

@@ -633,7 +633,7 @@ func (c *Core) sleepUntil(stop <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// waitRate holds an accept loop while a rate limit is reached: the
+// waitRate holds a listener's accepting while a rate limit is reached: the
 // global `set rate-limit connections global` or a frontend's `rate-limit
 // sessions`. It returns false when stop closes.
 func waitRate(meter *rateMeter, limit *atomic.Int64, stop <-chan struct{}) bool {

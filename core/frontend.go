@@ -118,7 +118,7 @@ func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *F
 	return f
 }
 
-// openLocked binds every listener and starts its accept loop. On failure
+// openLocked binds every listener and starts accepting on it. On failure
 // it closes what it opened and names the address that failed. f.mu must
 // be held.
 func (f *Frontend) openLocked() error {
@@ -140,18 +140,18 @@ func (f *Frontend) openLocked() error {
 	return nil
 }
 
-// retireLocked ends l's accept loop but leaves the socket open, for a
-// reload that gives it to another listener: a connection the loop has
-// already accepted is still served, the ones in the kernel's backlog
-// wait for the next loop. It returns the socket.
+// retireLocked stops accepting on l but leaves the socket open, for a
+// reload that gives it to another listener: a connection already
+// accepted is still served, the ones in the kernel's backlog wait for
+// the next listener. It returns the socket.
 func (l *listener) retireLocked() *net.TCPListener {
 	ln := l.ln
-	l.endLoopLocked(false)
+	l.stopAcceptingLocked(false)
 	l.ln = nil
 	return ln
 }
 
-// closeAllLocked closes every listener and waits for the accept loops.
+// closeAllLocked closes every listener and waits until none accepts.
 func (f *Frontend) closeAllLocked() {
 	for _, l := range f.listeners {
 		l.closeLocked()
@@ -162,7 +162,7 @@ func (l *listener) closeLocked() {
 	if l.ln == nil {
 		return
 	}
-	l.endLoopLocked(true)
+	l.stopAcceptingLocked(true)
 	l.ln.Close()
 	l.ln = nil
 }
@@ -172,7 +172,10 @@ func (l *listener) closeLocked() {
 func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
 	c := f.core
 	now := time.Now()
-	ctx, cancel := context.WithCancel(c.ctx)
+	// Not a child of c.ctx: registering with the core's context would
+	// take its lock on every connection, from every loop at once. Stop
+	// cuts each session itself (kill cancels this one).
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		id:       c.nextSessID.Add(1),
 		fe:       f,

@@ -43,8 +43,8 @@ type session struct {
 	ended    atomic.Bool // end has run
 
 	mu sync.Mutex // guards client and relayed
-	// client is the client's socket while the session's goroutine owns
-	// it (-1 once given to the relay engine or closed).
+	// client is the client's socket until the relay takes it over with
+	// the connect (-1 then, or once closed).
 	client int
 	// relayed is the session's relay (connecting, or relaying).
 	relayed *relay.Session
@@ -52,7 +52,8 @@ type session struct {
 
 // kill cuts the session from outside: it records why, cancels what is
 // waited for (a queue slot, a turn-around) and cuts the relay (a connect
-// in progress fails, a relay closes both sockets). The client sees an orderly close.
+// in progress fails, a relay closes both sockets). The client sees an
+// orderly close.
 func (s *session) kill(cause byte) {
 	if !s.killedBy.CompareAndSwap(0, uint32(cause)) {
 		return
@@ -117,11 +118,12 @@ func (s *session) record() *logging.SessionRecord {
 	}
 }
 
-// start begins the session on the accepting goroutine. When a server is
-// free at once it is dialled from here and the relay takes over when the
-// connect succeeds, so that a session costs no goroutine of its own;
-// waiting in the queue, a failed connect (retries, redispatch) and
-// everything that may block go on in a goroutine (run).
+// start begins the session where it was accepted (a relay loop, or the
+// listener's goroutine). When a server is free at once it is dialled
+// from here and the relay takes over when the connect succeeds, so that
+// a session costs no goroutine of its own; waiting in the queue, a
+// failed connect (retries, redispatch) and everything that may block go
+// on in a goroutine (goRun).
 func (s *session) start() {
 	rec := s.record()
 	s.be.cnt.startSession(s.accepted)

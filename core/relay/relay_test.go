@@ -40,11 +40,11 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 		t.Fatal(err)
 	}
 	// Accept on the loops, as pivotd does.
-	w, err := e.Watch(acc.FD(), func() {
+	w, err := e.Watch(acc.FD(), func() bool {
 		for {
 			fd, _, err := acc.TryAccept()
 			if err != nil {
-				return
+				return false
 			}
 			_, err = e.Dial(netip.MustParseAddrPort(to), time.Second, fd, o, func(err error) {
 				if err != nil {

@@ -100,7 +100,7 @@ func (e *Engine) Dial(to netip.AddrPort, timeout time.Duration, client int, o Op
 type Watch struct {
 	e       *Engine
 	fd      int
-	ready   func()
+	ready   func() (more bool)
 	stopped atomic.Bool
 }
 
@@ -108,8 +108,9 @@ type Watch struct {
 // (and after Kick). Every loop watches fd, and one edge wakes one loop
 // (EPOLLEXCLUSIVE), so that the cores share the accepting as HAProxy's
 // threads do. ready may run on two loops at once, and must not block;
-// edge triggered, it must take all that waits (or Kick for the rest).
-func (e *Engine) Watch(fd int, ready func()) (*Watch, error) {
+// edge triggered, it must take all that waits, or return more to be
+// called again after the loop's other work.
+func (e *Engine) Watch(fd int, ready func() (more bool)) (*Watch, error) {
 	w := &Watch{e: e, fd: fd, ready: ready}
 	errs := make(chan error, len(e.loops))
 	for _, l := range e.loops {
@@ -141,10 +142,11 @@ func (w *Watch) Kick() {
 	l.post(w.fire)
 }
 
-// fire runs ready unless the watch was stopped.
+// fire runs ready unless the watch was stopped, and again later when
+// it asks.
 func (w *Watch) fire() {
-	if !w.stopped.Load() {
-		w.ready()
+	if !w.stopped.Load() && w.ready() {
+		w.Kick()
 	}
 }
 
