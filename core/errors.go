@@ -70,9 +70,10 @@ var (
 	// ErrBadTrack: `add server ... track` names a server that cannot be
 	// tracked; the message says why, in HAProxy's words.
 	ErrBadTrack = errors.New("cannot track")
-	// ErrTargetDown: a failover to a server its checks found down would
-	// leave the backend without a server.
-	ErrTargetDown = errors.New("the target server is not up")
+	// ErrTargetDown: a failover to a server that would not take traffic
+	// at once (its checks found it down, or it would wait for them once
+	// out of maintenance) would leave the backend without a server.
+	ErrTargetDown = errors.New("failover refused")
 	// ErrBadValue: a number or address outside what the setting accepts.
 	ErrBadValue = errors.New("invalid value")
 )

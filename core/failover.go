@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // FailoverChange is what a failover did to one server.
 type FailoverChange struct {
@@ -30,10 +33,19 @@ func (c *Core) Failover(backend, server string, keepSessions bool) ([]FailoverCh
 		return nil, &NotFoundError{Kind: "server", Backend: backend, Name: server}
 	}
 	// A server in maintenance comes up when it leaves it (as `state
-	// ready` brings it); one that its checks found down does not.
-	if !target.admin.Maint() && !target.op.Up() {
+	// ready` brings it); one that its checks found down does not, nor
+	// one that would still wait for its role check, agent or tracked
+	// server once out of maintenance: the backend would be left with
+	// nothing until then.
+	switch {
+	case !target.admin.Maint() && !target.op.Up():
 		done(nil)
-		return nil, refuse(ErrTargetDown, "backend %q: server %q is %s", backend, server, target.statusTextLocked())
+		return nil, fmt.Errorf("%w: backend %q: server %q is %s; the backend would be left with no server",
+			ErrTargetDown, backend, server, target.statusTextLocked())
+	case target.admin.Maint() && !b.leavesMaintUpLocked(target):
+		done(nil)
+		return nil, fmt.Errorf("%w: backend %q: server %q is in maintenance and would take no traffic until its checks pass; "+
+			"set it ready first (set server %s/%s state ready), wait until it is UP, then fail over", ErrTargetDown, backend, server, backend, server)
 	}
 	now := time.Now()
 	var changes []FailoverChange

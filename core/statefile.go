@@ -144,6 +144,9 @@ func (c *Core) stateSnapshot() []byte {
 			if s.dynamic {
 				fmt.Fprintf(&b, "#pivot add-server %s %d %s\n", be.name, s.id, config.FormatServer(s.initial))
 			}
+			if s.cfgMaxconn != s.initial.MaxConn {
+				fmt.Fprintf(&b, "#pivot server %s %s maxconn %d\n", be.name, s.name, s.cfgMaxconn)
+			}
 		}
 		for _, name := range be.deletedNames {
 			fmt.Fprintf(&b, "#pivot del-server %s %s\n", be.name, name)
@@ -372,10 +375,15 @@ func (c *Core) restoreServerLine(f []string) error {
 		admin &^= AdminConfigMaint // made ready since: the maintenance is lifted
 	}
 	s.admin = admin
-	if admin.Maint() {
+	switch {
+	case admin.Maint():
 		s.op = OpStopped
 		s.check.health = 0
-	} else if s.track == nil {
+	case s.check.enabled && b.probe.IsRoleCheck():
+		// Whatever the file says, a role is proven by a check after
+		// the start before any connection (it may have changed while
+		// pivotd was down): the server stays down, one success away.
+	case s.track == nil:
 		s.op = op
 		if health := v[12]; health >= 0 && health <= s.check.full() {
 			s.check.health = health
@@ -425,6 +433,27 @@ func (c *Core) restorePivotLine(f []string) error {
 		if n > 0 {
 			fe.slots.setLimit(n)
 		}
+		return nil
+	case "server":
+		if len(f) != 6 || f[4] != "maxconn" {
+			return fmt.Errorf("want: #pivot server BACKEND NAME maxconn N")
+		}
+		n, err := strconv.Atoi(f[5])
+		if err != nil || n < 0 {
+			return fmt.Errorf("maxconn %q", f[5])
+		}
+		b, err := c.Backend(f[2])
+		if err != nil {
+			return fmt.Errorf("no backend %q", f[2])
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		s := b.serverLocked(f[3])
+		if s == nil {
+			return fmt.Errorf("backend %q has no server %q", f[2], f[3])
+		}
+		s.cfgMaxconn = n
+		b.publishLocked(b.lastChange)
 		return nil
 	case "global":
 		if len(f) != 8 || f[2] != "maxconn" || f[4] != "rate-limit-connections" || f[6] != "rate-limit-sessions" {

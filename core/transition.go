@@ -148,6 +148,19 @@ func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 	s.downSince = time.Time{}
 }
 
+// leavesMaintUpLocked reports whether s, taken out of maintenance now,
+// would take traffic at once under bringUpLocked's rules, rather than
+// wait for a role check, an agent or the server it tracks.
+func (b *Backend) leavesMaintUpLocked(s *Server) bool {
+	switch {
+	case s.check.enabled && b.probe.IsRoleCheck(), !s.agentAllowsUpLocked():
+		return false
+	case s.track != nil:
+		return s.trackOp != OpStopped
+	}
+	return true
+}
+
 // upStateLocked is the state a server enters when it comes up: warming
 // up when it has a slowstart, else running.
 func (b *Backend) upStateLocked(s *Server, now time.Time) Op {

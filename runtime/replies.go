@@ -62,7 +62,6 @@ func errorText(err error) string {
 		{core.ErrStaticBackend, "Backend must use a dynamic load balancing to support dynamic servers."},
 		{core.ErrProxyDisabled, "Proxy is disabled."},
 		{core.ErrTracking, "cannot change health on a tracking server."},
-		{core.ErrTargetDown, "Refused: the target server is not up, the backend would be left without a server."},
 		{core.ErrTracked, "This server cannot be removed at runtime due to other configuration elements pointing to it."},
 	} {
 		if errors.Is(err, e.err) {

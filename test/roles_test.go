@@ -1,12 +1,15 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -117,7 +120,7 @@ func startRedisPair(t *testing.T) (r1, r2 *redisServer, v vars, sock string) {
 		t.Fatalf("REPLICAOF: %s %v", out, err)
 	}
 	dir := t.TempDir()
-	v = vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
+	v = vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr, "inter": redisPairInter.String()}
 	startPivot(t, `
 global
     stats socket $dir/admin.sock level admin
@@ -125,7 +128,7 @@ global
 listen redis
     bind $fe
     option redis-check role master
-    default-server check inter 200ms rise 1 on-marked-down shutdown-sessions
+    default-server check inter $inter rise 1 on-marked-down shutdown-sessions
     server r1 $r1
     server r2 $r2
 `, v)
@@ -133,6 +136,9 @@ listen redis
 	waitAdminAlive(t, sock)
 	return r1, r2, v, sock
 }
+
+// redisPairInter is the check interval of startRedisPair's servers.
+const redisPairInter = 500 * time.Millisecond
 
 // waitRedisFailover waits until pivot has r1 down and r2 up.
 func waitRedisFailover(t *testing.T, sock string) {
@@ -170,6 +176,27 @@ func TestRedisRoleChecks(t *testing.T) {
 			t.Fatalf("reached port %s (%v); want the master %s", got, err, r1.Port)
 		}
 	}
+	// A failover to the replica is refused and changes nothing: down,
+	// it would leave no server; in maintenance, it would come out of it
+	// down until its role check passed.
+	for _, c := range []struct{ setup, want string }{
+		{"", `failover refused: backend "redis": server "r2" is DOWN; the backend would be left with no server`},
+		{"set server redis/r2 state maint", `failover refused: backend "redis": server "r2" is in maintenance and would take no traffic until its checks pass`},
+	} {
+		if c.setup != "" {
+			adminSend(t, sock, c.setup+"\n")
+		}
+		if got := adminSend(t, sock, "failover redis/r2\n"); !strings.HasPrefix(got, c.want) {
+			t.Errorf("failover to r2 (%q): %q; want %q", c.setup, got, c.want)
+		}
+		if st := serverStatus(t, sock, "redis", "r1"); st != "UP" {
+			t.Fatalf("r1 is %s after a refused failover", st)
+		}
+		if got, err := port(); err != nil || got != r1.Port {
+			t.Fatalf("after a refused failover: reached %s (%v); want the master %s", got, err, r1.Port)
+		}
+	}
+	adminSend(t, sock, "set server redis/r2 state ready\n")
 	held := dial(t, v["fe"])
 	defer held.conn.Close()
 	held.conn.SetDeadline(time.Now().Add(3 * time.Second))
@@ -182,7 +209,13 @@ func TestRedisRoleChecks(t *testing.T) {
 	redisCLI(t, r1.Addr, "REPLICAOF", "127.0.0.1", r2.Port)
 	// Within a check interval r1 is down and r2 up; from then on every
 	// connection reaches r2 (one made in between may be cut with r1's).
+	switched := time.Now()
 	waitRedisFailover(t, sock)
+	took := time.Since(switched)
+	t.Logf("pivot followed the new master %v after the switch (inter %v)", took.Round(time.Millisecond), redisPairInter)
+	if took > redisPairInter+400*time.Millisecond { // the check's own time and this test's polling
+		t.Errorf("pivot followed the new master after %v; want within a check interval (%v)", took, redisPairInter)
+	}
 	for range 3 {
 		if got, err := port(); err != nil || got != r2.Port {
 			t.Fatalf("after the promotion: reached %s (%v); want %s", got, err, r2.Port)
@@ -377,4 +410,101 @@ func TestRedisBenchmarkFailover(t *testing.T) {
 	if got := stot("r1"); got != before {
 		t.Errorf("%d connections reached the demoted master after the promotion", got-before)
 	}
+}
+
+// TestRoleServersStartDown: a server with a role check takes no
+// connection before a check has proven its role, both at a first start
+// and after a restart whose state file says it was UP (its role may have
+// changed while pivotd was down). r2 accepts and answers nothing, so its
+// check cannot pass during the test: every client must reach the master.
+func TestRoleServersStartDown(t *testing.T) {
+	t.Parallel()
+	r1 := startRedis(t)
+	r2 := startBackendFunc(t, "r2", silentHandler)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "admin.sock")
+	cfg := filepath.Join(dir, "pivot.cfg")
+	v := vars{"fe": freeAddr(t), "dir": dir, "r1": r1.Addr, "r2": r2.Addr}
+	write := func(checks string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(expand(`
+global
+    stats socket $dir/admin.sock level admin
+`+baseDefaults+`
+listen redis
+    bind $fe
+`+checks+`    server r1 $r1
+    server r2 $r2
+`, v)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const roleChecks = `    option redis-check role master
+    timeout check 5s
+    default-server check inter 10s rise 1
+`
+	// Every client of the first second must reach the master; r2 sees
+	// its check's connection and nothing else.
+	onlyMaster := func(life string) {
+		t.Helper()
+		before := r2.Accepted()
+		for i := range 20 {
+			c, err := net.DialTimeout("tcp", v["fe"], time.Second)
+			if err != nil {
+				t.Fatalf("%s: connection %d: %v", life, i, err)
+			}
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("PING\r\n"))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if line != "+PONG\r\n" {
+				t.Fatalf("%s: connection %d got %q (%v): it did not reach the master", life, i, line, err)
+			}
+		}
+		if n := r2.Accepted() - before; n > 1 {
+			t.Errorf("%s: r2 accepted %d connections; want only its check's", life, n)
+		}
+		if st := serverStatus(t, sock, "redis", "r2"); st == "UP" {
+			t.Errorf("%s: r2 is %s before its role was proven", life, st)
+		}
+	}
+
+	// A first start, with no state file.
+	write(roleChecks)
+	p := startPivotOpts(t, "", pivotOpts{paths: []string{cfg}, args: []string{"-S", "none"}})
+	waitAdminAlive(t, sock)
+	onlyMaster("first start")
+	p.signal(syscall.SIGTERM)
+	p.wait(5 * time.Second)
+
+	// A life without checks leaves r2 UP in the state file...
+	write("")
+	p = startPivotOpts(t, "", pivotOpts{paths: []string{cfg}})
+	waitAdminAlive(t, sock)
+	adminSend(t, sock, "set weight redis/r2 2\n") // saves the state
+	if st := serverStatus(t, sock, "redis", "r2"); st != "no check" {
+		t.Fatalf("without checks r2 is %q; want it running (no check)", st)
+	}
+	p.signal(syscall.SIGTERM)
+	p.wait(5 * time.Second)
+	// ...which does not put it back in rotation once role checks run.
+	write(roleChecks)
+	startPivotOpts(t, "", pivotOpts{paths: []string{cfg}})
+	waitAdminAlive(t, sock)
+	onlyMaster("restart with r2 UP in the state file")
+	if got := adminSend(t, sock, "get weight redis/r2\n"); !strings.HasPrefix(got, "2 ") {
+		t.Errorf("r2's weight was not restored: %q", got)
+	}
+}
+
+// serverStatus is a server's status column in show stat.
+func serverStatus(t testing.TB, sock, backend, server string) string {
+	t.Helper()
+	for _, l := range strings.Split(adminSend(t, sock, "show stat\n"), "\n") {
+		if f := strings.Split(l, ","); len(f) > 17 && f[0] == backend && f[1] == server {
+			return f[17]
+		}
+	}
+	t.Fatalf("show stat has no %s/%s", backend, server)
+	return ""
 }

@@ -15,8 +15,8 @@ import (
 // TestStateSurvivesRestart: what operators change at runtime is written
 // to the state file before the command answers, so that pivotd, killed
 // outright and started again, comes back as they left it: maintenance,
-// weight, address, forced health, added and deleted servers, a paused
-// frontend and its maxconn.
+// weight, address, forced health, a server's maxconn, added and deleted
+// servers, a paused frontend, its maxconn and the global one.
 func TestStateSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -58,6 +58,8 @@ backend be
 		"set server be/down health down",
 		"disable frontend fe2",
 		"set maxconn frontend fe 123",
+		"set maxconn server be/b 77",
+		"set maxconn global 3000",
 	} {
 		if got := adminSend(t, sock, cmd+"\n"); strings.Contains(got, "No such") || strings.Contains(got, "Unknown") {
 			t.Fatalf("%s: %q", cmd, got)
@@ -91,7 +93,12 @@ backend be
 			t.Errorf("fe slim %q; want 123", f[6])
 		case strings.HasPrefix(l, "be,down,") && f[17] != "DOWN":
 			t.Errorf("be/down status %q; want DOWN", f[17])
+		case strings.HasPrefix(l, "be,b,") && f[6] != "77":
+			t.Errorf("be/b slim %q; want 77", f[6])
 		}
+	}
+	if info := adminSend(t, sock, "show info\n"); !strings.Contains(info, "\nMaxconn: 3000\n") {
+		t.Errorf("the global maxconn was not restored:\n%s", info)
 	}
 	// Traffic follows the restored state: a is in maintenance, b now
 	// points at c's address, n1 (weight 2) at a's.

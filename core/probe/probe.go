@@ -244,7 +244,9 @@ func (c *Check) run(ctx context.Context, target string, to Timeouts, io *ioCount
 		implicit = 1 // HAProxy numbers the configured rules only
 	}
 	var conn net.Conn
+	unwatch := func() bool { return false }
 	defer func() {
+		unwatch()
 		if conn != nil {
 			conn.Close()
 		}
@@ -261,6 +263,7 @@ func (c *Check) run(ctx context.Context, target string, to Timeouts, io *ioCount
 			comment = st.Text
 		case Connect:
 			if conn != nil {
+				unwatch()
 				conn.Close()
 			}
 			addr := target
@@ -290,6 +293,7 @@ func (c *Check) run(ctx context.Context, target string, to Timeouts, io *ioCount
 				deadline = time.Now().Add(to.Read)
 			}
 			conn.SetDeadline(deadline)
+			unwatch = cutWhenDone(ctx, conn)
 			got, eof = nil, false
 		case Send:
 			got, eof = nil, false
@@ -321,6 +325,14 @@ func (c *Check) run(ctx context.Context, target string, to Timeouts, io *ioCount
 		last.Info = "(tcp-check)"
 	}
 	return last
+}
+
+// cutWhenDone makes conn's reads and writes fail as soon as ctx ends
+// (pivotd stopping, the server deleted) rather than at the check's
+// timeout, which a server that answers nothing would make pivotd wait
+// for; the function returned undoes it.
+func cutWhenDone(ctx context.Context, conn net.Conn) (unwatch func() bool) {
+	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 }
 
 // expect reads from conn into got until m can judge, and returns the

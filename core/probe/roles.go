@@ -108,6 +108,7 @@ func RedisRole(role string, cred Credentials) *Check {
 		if dl, ok := ctx.Deadline(); ok {
 			conn.SetDeadline(dl)
 		}
+		defer cutWhenDone(ctx, conn)()
 		r := bufio.NewReader(conn)
 		if cred.Password != "" {
 			args := []string{"AUTH", cred.Password}

@@ -287,7 +287,7 @@ func (l *loop) ready(e *end, ev uint32) {
 	s := e.s
 	if s.connecting {
 		if e.writable {
-			s.connectDone()
+			s.connectDone(ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0)
 		}
 		return
 	}
