@@ -119,12 +119,18 @@ func (c *Core) Sessions() []SessionInfo {
 	return list
 }
 
-// ServerUsage reports what still holds a server: its sessions and the
-// connections queued in its backend, and its admin causes. `wait
-// srv-removable|srv-unused` polls it.
+// ServerUsage reports what still holds a server: its sessions, the
+// connections queued that it may still be given, and its admin causes.
+// `wait srv-removable|srv-unused` polls it. Queued connections wait in
+// their backend's queue, for whichever server frees a slot first: they
+// count for a server that takes new connections, never for one drained,
+// in maintenance or down, which none of them can reach.
 func (c *Core) ServerUsage(backend, server string) (sessions, queued int64, admin Admin, err error) {
 	err = c.withServer(backend, server, func(b *Backend, s *Server, _ time.Time) error {
-		sessions, queued, admin = s.cnt.Cur.Load(), b.queue.len(), s.admin
+		sessions, admin = s.cnt.Cur.Load(), s.admin
+		if s.usable.Load() {
+			queued = b.queue.len()
+		}
 		return nil
 	})
 	return sessions, queued, admin, err

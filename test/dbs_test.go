@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,7 +112,20 @@ type pgServer struct {
 	as         *syscall.Credential
 }
 
-const pgBinDir = "/usr/lib/postgresql/15/bin"
+// pgBinDir is where Debian's postgresql package puts the server's
+// programs (initdb, pg_ctl, ...): the newest version installed.
+var pgBinDir = func() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int {
+		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(a)))
+		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(b)))
+		return vb - va
+	})
+	if len(dirs) == 0 {
+		return "/usr/lib/postgresql/15/bin"
+	}
+	return dirs[0]
+}()
 
 // startPostgres initialises and starts a cluster on a free port: local
 // connections trusted, plus a user "pivot" with password "secret"

@@ -69,23 +69,60 @@ func TestMaintenanceScript(t *testing.T) {
 
 func TestFailoverScript(t *testing.T) {
 	t.Parallel()
-	_, dir, v := startAdmin(t, "")
+	dir := t.TempDir()
+	s1, s2 := startBackend(t, "s1"), startBackend(t, "s2")
+	v := vars{"fe": freeAddr(t), "dir": dir, "s1": s1.Addr, "s2": s2.Addr}
+	startPivot(t, `
+global
+    stats socket $dir/admin.sock level admin
+`+baseDefaults+`
+listen be
+    bind $fe
+    balance first
+    server s1 $s1
+    server s2 $s2
+`, v)
 	sock := filepath.Join(dir, "admin.sock")
+	waitAdminAlive(t, sock)
+	held := dial(t, v["fe"])
+	defer held.close()
+	if g := held.greeting(); g != "s1" {
+		t.Fatalf("before the failover a connection reached %q", g)
+	}
+
 	out, err := runScript(t, sock, nil, "failover.sh", "be", "s2")
 	if err != nil {
 		t.Fatalf("failover.sh: %v\n%s", err, out)
 	}
-	// s2 already took traffic: only s1 changes; the table follows.
-	for _, w := range []string{"be/s1: no check -> MAINT", "s2       no check"} {
+	// s2 already took traffic: only s1 changes, its session is cut,
+	// and the table follows.
+	for _, w := range []string{"be/s1: no check -> MAINT, 1 sessions cut", "s2       no check"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
 	}
-	// The backup s2 now takes every connection.
-	if got := who(t, v["fe"]); got != "s1" { // s2 is the same echo backend named s1
-		t.Errorf("after the failover: %q", got)
+	held.expectEOF(ioTimeout)
+	for range 4 {
+		if got := who(t, v["fe"]); got != "s2" {
+			t.Fatalf("after the failover a connection reached %q", got)
+		}
 	}
-	if got := adminSend(t, sock, "show stat\n"); !strings.Contains(got, "be,s1,") || !strings.Contains(got, ",MAINT,") {
-		t.Errorf("s1 not in maintenance:\n%s", got)
+
+	// Back to s1, keeping s2's sessions.
+	kept := dial(t, v["fe"])
+	defer kept.close()
+	kept.greeting()
+	out, err = runScript(t, sock, []string{"KEEP_SESSIONS=1"}, "failover.sh", "be", "s1")
+	if err != nil {
+		t.Fatalf("failover.sh with KEEP_SESSIONS: %v\n%s", err, out)
+	}
+	for _, w := range []string{"be/s1: MAINT -> no check", "be/s2: no check -> MAINT"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	kept.roundTrip("still here\n")
+	if got := who(t, v["fe"]); got != "s1" {
+		t.Errorf("after failing back a connection reached %q", got)
 	}
 }

@@ -92,6 +92,12 @@ func parseRole(c *lineCtx, spec *CheckSpec, args []string) bool {
 			}
 			spec.Database = v
 		default:
+			if i >= 2 && rest[i-2] == "password" {
+				// Most likely the rest of a password with a space: never
+				// echo it (errors are logged).
+				c.errorf("unexpected word after the password: quote a password that holds spaces, or use password-file")
+				return false
+			}
 			c.errorf("%q: expects user, password, password-file, password-env or database", rest[i])
 			return false
 		}
