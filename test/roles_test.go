@@ -495,6 +495,10 @@ listen redis
 	if got := adminSend(t, sock, "get weight redis/r2\n"); !strings.HasPrefix(got, "2 ") {
 		t.Errorf("r2's weight was not restored: %q", got)
 	}
+	// Leaving maintenance, too, waits for the role to be proven.
+	adminSend(t, sock, "set server redis/r2 state maint\n")
+	adminSend(t, sock, "set server redis/r2 state ready\n")
+	onlyMaster("out of maintenance")
 }
 
 // serverStatus is a server's status column in show stat.
