@@ -50,10 +50,14 @@ func TestCompatDatabaseChecks(t *testing.T) {
 	t.Parallel()
 	pg := startPostgres(t)
 	redis := startRedis(t)
+	replica := startRedis(t)
+	if out, err := redisCLI(t, replica.Addr, "REPLICAOF", "127.0.0.1", redis.Port); err != nil {
+		t.Fatalf("REPLICAOF: %s %v", out, err)
+	}
 	maria := startMariaDB(t)
 	maria.SQL(t, "CREATE USER 'haproxy'@'127.0.0.1'")
 	v := vars{
-		"pg": pg.Addr, "redis": redis.Addr, "maria": maria.Addr,
+		"pg": pg.Addr, "redis": redis.Addr, "replica": replica.Addr, "maria": maria.Addr,
 		"dead":    deadAddr(t),
 		"hello":   startBackendFunc(t, "hello", answerHandler("hello\n", false)).Addr,
 		"silent":  startBackendFunc(t, "silent", silentHandler).Addr,
@@ -103,6 +107,12 @@ backend be_my
     server dead $dead
     server hello $hello
 
+backend be_my_post41
+    option mysql-check user haproxy post-41
+    server up $maria
+    server dead $dead
+    server hello $hello
+
 backend be_my_nouser
     option mysql-check user nosuch
     server up $maria
@@ -132,6 +142,16 @@ backend be_tcp_bin
     tcp-check expect binary 6563686f
     tcp-check expect !string error
     server up $greeter
+
+backend be_tcp_redis
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    tcp-check send info\ replication\r\n
+    tcp-check expect string role:master
+    server master $redis
+    server replica $replica
+    server dead $dead
 
 backend be_http
     option httpchk GET /primary
