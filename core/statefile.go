@@ -307,8 +307,8 @@ func (c *Core) restoreDeletedServer(backend, name string) error {
 
 // restoreServerLine applies one server line: admin state (the operator's
 // causes only; configuration and tracking decide the others), weight,
-// address and port, check address and port, and the operational state
-// with its health count.
+// address and port, check address and port, checks and agents disabled,
+// and the operational state with its health count.
 func (c *Core) restoreServerLine(f []string) error {
 	if len(f) < 19 {
 		return fmt.Errorf("%d fields, want at least 19", len(f))
@@ -367,6 +367,16 @@ func (c *Core) restoreServerLine(f []string) error {
 		}
 		if f[22] != "-" {
 			s.check.addr = f[22]
+		}
+	}
+	// A check or agent the operator disabled (`disable health|agent`)
+	// stays disabled: configured (0x2) but not enabled (0x4).
+	for _, c := range []struct {
+		field int
+		st    *checkState
+	}{{13, &s.check}, {14, &s.agent}} {
+		if bits, err := strconv.Atoi(f[c.field]); err == nil && c.st.configured && bits&0x2 != 0 && bits&0x4 == 0 {
+			c.st.enabled = false
 		}
 	}
 	s.uweight = v[7]

@@ -15,7 +15,7 @@ import (
 // TestStateSurvivesRestart: what operators change at runtime is written
 // to the state file before the command answers, so that pivotd, killed
 // outright and started again, comes back as they left it: maintenance,
-// weight, address, forced health, a server's maxconn, added and deleted
+// weight, address, forced health, a disabled check, a server's maxconn, added and deleted
 // servers, a paused frontend, its maxconn and the global one.
 func TestStateSurvivesRestart(t *testing.T) {
 	t.Parallel()
@@ -37,6 +37,7 @@ backend be
     server b $b weight 3
     server gone $c
     server down $c
+    server c1 $c check inter 200ms
 `, v)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +60,7 @@ backend be
 		"disable frontend fe2",
 		"set maxconn frontend fe 123",
 		"set maxconn server be/b 77",
+		"disable health be/c1",
 		"set maxconn global 3000",
 	} {
 		if got := adminSend(t, sock, cmd+"\n"); strings.Contains(got, "No such") || strings.Contains(got, "Unknown") {
