@@ -47,7 +47,7 @@ func (l *listener) startLocked(ln *net.TCPListener) {
 	l.stop, l.kill = make(chan struct{}), make(chan struct{})
 	l.handoff = make(chan handoff, c.relay.Loops()+1) // filled by loops, read once the goroutine runs
 	l.waiting.Store(false)
-	w, err := c.relay.Watch(acc.FD(), func() bool { return l.acceptOnLoop(acc) })
+	w, err := c.relay.Watch(acc.FD(), func(on *relay.Loop) bool { return l.acceptOnLoop(acc, on) })
 	if err != nil {
 		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
 		acc.Close()
@@ -76,9 +76,10 @@ func (l *listener) stopAcceptingLocked(kill bool) {
 	l.acc, l.watch = nil, nil
 }
 
-// acceptOnLoop takes the waiting connections on a relay loop's thread;
-// true when more may wait (it took a batch).
-func (l *listener) acceptOnLoop(acc *relay.Acceptor) (more bool) {
+// acceptOnLoop takes the waiting connections on relay loop on's thread,
+// where their sessions then run; true when more may wait (it took a
+// batch).
+func (l *listener) acceptOnLoop(acc *relay.Acceptor, on *relay.Loop) (more bool) {
 	if l.waiting.Load() {
 		return false // the accept goroutine has it
 	}
@@ -98,7 +99,7 @@ func (l *listener) acceptOnLoop(acc *relay.Acceptor) (more bool) {
 			l.wait(handoff{fd: fd, peer: peer})
 			return false
 		}
-		l.fe.startSession(l, fd, peer)
+		l.fe.startSession(l, fd, peer, on)
 	}
 	return true
 }
@@ -149,7 +150,7 @@ func (l *listener) serveHeld(h handoff, kill <-chan struct{}) bool {
 		relay.Close(h.fd)
 		return false
 	}
-	l.fe.startSession(l, h.fd, h.peer)
+	l.fe.startSession(l, h.fd, h.peer, nil)
 	return true
 }
 

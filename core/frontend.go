@@ -169,7 +169,7 @@ func (l *listener) closeLocked() {
 
 // startSession counts a new client connection (fd, from peer) and
 // starts its session.
-func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
+func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort, on *relay.Loop) {
 	c := f.core
 	now := time.Now()
 	// Not a child of c.ctx: registering with the core's context would
@@ -195,7 +195,7 @@ func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort) {
 	c.actconn.Add(1)
 	c.sessions.add(s)
 	c.sessWG.Add(1)
-	s.start()
+	s.start(on)
 }
 
 // bindNetwork chooses the socket family of a bind as HAProxy does.

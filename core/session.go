@@ -118,13 +118,13 @@ func (s *session) record() *logging.SessionRecord {
 	}
 }
 
-// start begins the session where it was accepted (a relay loop, or the
-// listener's goroutine). When a server is free at once it is dialled
+// start begins the session where it was accepted (relay loop on, or the
+// listener's goroutine: nil). When a server is free at once it is dialled
 // from here and the relay takes over when the connect succeeds, so that
 // a session costs no goroutine of its own; waiting in the queue, a
 // failed connect (retries, redispatch) and everything that may block go
 // on in a goroutine (goRun).
-func (s *session) start() {
+func (s *session) start(on *relay.Loop) {
 	rec := s.record()
 	s.be.cnt.startSession(s.accepted)
 	srv := s.be.tryAssign(s.peer.Addr())
@@ -134,7 +134,7 @@ func (s *session) start() {
 	}
 	rec.Tw = 0
 	s.assigned(srv, 0, rec)
-	err := s.dial(srv, rec, func(err error) {
+	err := s.dial(on, srv, rec, func(err error) {
 		if err != nil {
 			s.goRun(rec, srv, err)
 		}
@@ -399,11 +399,11 @@ func redispatchNow(n, max, interval int) bool {
 	return n == max
 }
 
-// dial starts connecting to srv within `timeout connect`; the relay
-// takes over once connected. then hears the outcome, on a relay loop's
-// thread (it must not block); an error returned now means no attempt
-// was started.
-func (s *session) dial(srv *Server, rec *logging.SessionRecord, then func(error)) error {
+// dial starts connecting to srv within `timeout connect`, on relay loop
+// on when called on its thread (else nil); the relay takes over once
+// connected. then hears the outcome, on a relay loop's thread (it must
+// not block); an error returned now means no attempt was started.
+func (s *session) dial(on *relay.Loop, srv *Server, rec *logging.SessionRecord, then func(error)) error {
 	c := s.fe.core
 	be := s.be
 	addr := srv.addr.Load()
@@ -426,7 +426,7 @@ func (s *session) dial(srv *Server, rec *logging.SessionRecord, then func(error)
 	if s.killedBy.Load() != 0 {
 		return opErr(relay.ErrKilled)
 	}
-	r, err := c.relay.Dial(to, c.connectTimeout(be.conf()), s.client, o,
+	r, err := c.relay.Dial(on, to, c.connectTimeout(be.conf()), s.client, o,
 		func(err error) {
 			if err != nil {
 				then(opErr(err))
@@ -447,7 +447,7 @@ func (s *session) dial(srv *Server, rec *logging.SessionRecord, then func(error)
 // outcome.
 func (s *session) dialWait(srv *Server, rec *logging.SessionRecord) error {
 	result := make(chan error, 1)
-	if err := s.dial(srv, rec, func(err error) { result <- err }); err != nil {
+	if err := s.dial(nil, srv, rec, func(err error) { result <- err }); err != nil {
 		return err
 	}
 	return <-result

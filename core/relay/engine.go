@@ -1,7 +1,7 @@
 // Package relay moves the bytes of proxied TCP sessions. The two sockets
 // of every session live on one of a few event loops (one per core), each
-// a goroutine on its own thread waiting in epoll_wait and copying what a
-// socket has to the other one, as HAProxy's threads do.
+// a goroutine waiting in epoll_wait and copying what a socket has to the
+// other one, as HAProxy's threads do.
 //
 // Why not two goroutines per session copying with io.Copy: measured with
 // redis-benchmark through pivotd (docs/performance.md), that design made
@@ -30,7 +30,7 @@ import (
 
 // Engine is a set of event loops sessions are spread over.
 type Engine struct {
-	loops []*loop
+	loops []*Loop
 	next  atomic.Uint32
 }
 
@@ -98,12 +98,21 @@ type Result struct {
 // connecting.
 var ErrKilled = errors.New("relay: session killed while connecting")
 
-// start opens fd's session on a loop: it registers the server's socket,
-// waits for the connect (until timeout, if any), then relays.
-func (e *Engine) start(s *Session, timeout time.Duration) {
-	l := e.loops[e.next.Add(1)%uint32(len(e.loops))]
+// start opens s's session on loop on (nil: the engine picks one): it
+// registers the server's socket, waits for the connect (until timeout, if
+// any), then relays. Called on on's own thread, it defers the work to the
+// end of the loop's turn rather than posting it: no eventfd write and
+// read, and no other thread woken, for a session accepted there (two
+// system calls and a wake-up of the other loop for every other
+// connection before).
+func (e *Engine) start(on *Loop, s *Session, timeout time.Duration) {
+	l, run := e.pick(on), (*Loop).post
+	if l == on {
+		run = (*Loop).later
+	}
+	l.sessions.Add(1)
 	s.l = l
-	l.post(func() {
+	run(l, func() {
 		s.idx = -1
 		s.connecting = true
 		if err := l.add(s.srv); err != nil {
@@ -115,6 +124,27 @@ func (e *Engine) start(s *Session, timeout time.Duration) {
 			s.reschedule()
 		}
 	})
+}
+
+// pick is the loop a new session goes to: on, the loop that accepted it,
+// unless another has fewer sessions by more than one (then the one with
+// the fewest), so that connections accepted in a burst by one thread
+// still spread over the cores, as HAProxy's accept queues spread them
+// over its threads. Without on, the loops take turns.
+func (e *Engine) pick(on *Loop) *Loop {
+	if on == nil {
+		return e.loops[e.next.Add(1)%uint32(len(e.loops))]
+	}
+	least := on
+	for _, l := range e.loops {
+		if l.sessions.Load() < least.sessions.Load() {
+			least = l
+		}
+	}
+	if on.sessions.Load() <= least.sessions.Load()+1 {
+		return on
+	}
+	return least
 }
 
 // Kill cuts the session at once: a relay ends (done sees Killed), a
@@ -135,15 +165,23 @@ func (s *Session) Kill() {
 // yieldEvery is how long a loop runs without giving the scheduler a turn.
 const yieldEvery = 5 * time.Millisecond
 
-// loop is one event loop: an epoll instance, the ends registered in it,
-// and the timers of its sessions.
-type loop struct {
+// Loop is one event loop: an epoll instance, the ends registered in it,
+// and the timers of its sessions. The engine gives it to the callbacks it
+// runs on the loop's thread (Watch), so that the sessions they open (Dial)
+// stay on that thread.
+type Loop struct {
 	epfd, evfd int
 	cmds       commandQueue
-	ends       map[int32]*end
-	timers     timerHeap
-	epoch      time.Time
-	now        time.Duration // since epoch, read once per wake-up
+	// deferred is work the loop's own thread asked for (later), run at
+	// the end of the turn.
+	deferred []func()
+	// sessions counts the sessions given to the loop and not yet ended
+	// (connecting or relaying), for pick.
+	sessions atomic.Int64
+	ends     map[int32]*end
+	timers   timerHeap
+	epoch    time.Time
+	now      time.Duration // since epoch, read once per wake-up
 	// buf is where small messages pass: one per loop is enough, since a
 	// message is written as soon as it is read.
 	buf      [copyBuf]byte
@@ -152,7 +190,7 @@ type loop struct {
 	stopped  chan struct{}
 }
 
-func newLoop() (*loop, error) {
+func newLoop() (*Loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("relay: epoll_create: %w", err)
@@ -168,21 +206,41 @@ func newLoop() (*loop, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("relay: epoll_ctl: %w", err)
 	}
-	return &loop{epfd: epfd, evfd: evfd, ends: map[int32]*end{}, epoch: time.Now(), stopped: make(chan struct{})}, nil
+	return &Loop{epfd: epfd, evfd: evfd, ends: map[int32]*end{}, epoch: time.Now(), stopped: make(chan struct{})}, nil
 }
 
 // post runs fn on the loop's thread soon. Only the first command of a
 // batch writes the eventfd.
-func (l *loop) post(fn func()) {
+func (l *Loop) post(fn func()) {
 	if l.cmds.push(fn) {
 		var one = [8]byte{1}
 		unix.Write(l.evfd, one[:])
 	}
 }
 
+// later runs fn once the events or commands the loop is handling are
+// done, before it takes the next commands. Only the loop's own thread
+// may call it.
+func (l *Loop) later(fn func()) { l.deferred = append(l.deferred, fn) }
+
+// runDeferred runs what was deferred, and what that defers in turn; it
+// returns spare, emptied, for reuse.
+func (l *Loop) runDeferred(spare []func()) []func() {
+	for len(l.deferred) > 0 {
+		batch := l.deferred
+		l.deferred = spare[:0]
+		for _, fn := range batch {
+			fn()
+		}
+		clear(batch)
+		spare = batch
+	}
+	return spare
+}
+
 // add registers e for every readiness edge: edge-triggered, so that no
 // epoll_ctl is ever needed again (the end keeps what it was told).
-func (l *loop) add(e *end) error {
+func (l *Loop) add(e *end) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(e.fd)}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, e.fd, &ev); err != nil {
 		return fmt.Errorf("relay: epoll_ctl: %w", err)
@@ -192,15 +250,19 @@ func (l *loop) add(e *end) error {
 }
 
 // drop forgets e and closes its socket (which leaves the epoll set).
-func (l *loop) drop(e *end) {
+func (l *Loop) drop(e *end) {
 	if l.ends[int32(e.fd)] == e {
 		delete(l.ends, int32(e.fd))
 	}
 	unix.Close(e.fd)
 }
 
-func (l *loop) run() {
-	runtime.LockOSThread()
+// run is the loop's goroutine. It is not locked to its thread: a
+// blocking epoll_wait keeps the thread anyway, and a locked goroutine
+// makes every yield and preemption a hand-off between two threads (half
+// of pivotd's futex calls under the connection-rate run, measured with
+// strace -k).
+func (l *Loop) run() {
 	defer close(l.stopped)
 	events := make([]unix.EpollEvent, 256)
 	var batch []func()
@@ -232,6 +294,9 @@ func (l *loop) run() {
 				l.ready(e, ev.Events)
 			}
 		}
+		// What the events deferred runs before any command, which may
+		// be about it (a Kill posted once Dial returned).
+		batch = l.runDeferred(batch)
 		if commands {
 			var b [8]byte
 			unix.Read(l.evfd, b[:])
@@ -240,6 +305,7 @@ func (l *loop) run() {
 				fn()
 			}
 			clear(batch)
+			batch = l.runDeferred(batch)
 		}
 		l.expire()
 		if l.stopping {
@@ -250,7 +316,7 @@ func (l *loop) run() {
 }
 
 // stop cuts every session and closes what the loop holds.
-func (l *loop) stop() {
+func (l *Loop) stop() {
 	for _, e := range l.ends {
 		switch s := e.s; {
 		case e.watch != nil: // the watcher stops it
@@ -270,9 +336,9 @@ func (l *loop) stop() {
 }
 
 // ready records what an edge says about e and lets its session act.
-func (l *loop) ready(e *end, ev uint32) {
+func (l *Loop) ready(e *end, ev uint32) {
 	if w := e.watch; w != nil {
-		w.fire()
+		w.fire(l)
 		return
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {

@@ -40,13 +40,13 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 		t.Fatal(err)
 	}
 	// Accept on the loops, as pivotd does.
-	w, err := e.Watch(acc.FD(), func() bool {
+	w, err := e.Watch(acc.FD(), func(on *Loop) bool {
 		for {
 			fd, _, err := acc.TryAccept()
 			if err != nil {
 				return false
 			}
-			_, err = e.Dial(netip.MustParseAddrPort(to), time.Second, fd, o, func(err error) {
+			_, err = e.Dial(on, netip.MustParseAddrPort(to), time.Second, fd, o, func(err error) {
 				if err != nil {
 					Close(fd)
 				}
@@ -272,7 +272,7 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 		}
 	}
 	connected, ended := make(chan error, 1), make(chan Result, 1)
-	s, err := e.Dial(netip.MustParseAddrPort(addr), timeout, fd, Options{},
+	s, err := e.Dial(nil, netip.MustParseAddrPort(addr), timeout, fd, Options{},
 		func(err error) {
 			if err != nil {
 				Close(fd)
@@ -376,5 +376,73 @@ func TestKillWhileConnecting(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("kill did not end the connect")
+	}
+}
+
+// TestPick: a session stays on the loop that accepted it unless another
+// loop has fewer sessions by more than one.
+func TestPick(t *testing.T) {
+	e, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	a, b := e.loops[0], e.loops[1]
+	for _, c := range []struct {
+		a, b int64
+		want *Loop
+	}{
+		{0, 0, a}, {1, 0, a}, {2, 0, b}, {5, 4, a}, {6, 4, b}, {0, 9, a},
+	} {
+		a.sessions.Store(c.a)
+		b.sessions.Store(c.b)
+		if got := e.pick(a); got != c.want {
+			t.Errorf("accepted on a with %d and %d sessions: went to loop %p; want %p", c.a, c.b, got, c.want)
+		}
+	}
+	a.sessions.Store(0)
+	b.sessions.Store(0)
+	if e.pick(nil) == e.pick(nil) {
+		t.Error("without an accepting loop, the loops do not take turns")
+	}
+}
+
+// TestTryAcceptPeer: the client's address and port, as the kernel gave
+// them, over IPv4 and IPv6.
+func TestTryAcceptPeer(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		host := map[string]string{"tcp4": "127.0.0.1", "tcp6": "[::1]"}[network]
+		ln, err := net.Listen(network, host+":0")
+		if err != nil {
+			t.Logf("%s: %v (no loopback for it here)", network, err)
+			continue
+		}
+		defer ln.Close()
+		acc, err := NewAcceptor(ln.(*net.TCPListener))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer acc.Close()
+		c, err := net.Dial(network, ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var fd int
+		var peer netip.AddrPort
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			fd, peer, err = acc.TryAccept()
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
+				t.Fatalf("%s: %v", network, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		Close(fd)
+		if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); peer != want {
+			t.Errorf("%s: peer %v; want %v", network, peer, want)
+		}
 	}
 }

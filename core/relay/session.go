@@ -63,7 +63,7 @@ type dir struct {
 
 // Session is one relayed client/server pair.
 type Session struct {
-	l        *loop
+	l        *Loop
 	cli, srv *end
 	up, down dir
 	opts     Options
@@ -116,6 +116,7 @@ func (s *Session) connectDone(failed bool) {
 // client's is left to the caller, and connected hears why.
 func (s *Session) connectFailed(err error) {
 	s.connecting, s.ended = false, true
+	s.l.sessions.Add(-1)
 	if s.idx >= 0 {
 		heap.Remove(&s.l.timers, s.idx)
 	}
@@ -316,7 +317,7 @@ func (d *dir) toDst(s *Session, n int, err error) (int, bool) {
 }
 
 // received counts n bytes from src.
-func (d *dir) received(l *loop, n int) {
+func (d *dir) received(l *Loop, n int) {
 	d.lastRecv = l.now
 	for _, c := range d.counted {
 		c.Add(int64(n))
@@ -329,7 +330,7 @@ func splice(from, to, n int) (int, error) {
 }
 
 // takePipe gives d a pipe, a spare one if the loop has it.
-func (d *dir) takePipe(l *loop) bool {
+func (d *dir) takePipe(l *Loop) bool {
 	if k := len(l.pipes); k > 0 {
 		d.pipe, l.pipes = l.pipes[k-1], l.pipes[:k-1]
 		d.hasPipe = true
@@ -346,7 +347,7 @@ func (d *dir) takePipe(l *loop) bool {
 
 // releasePipe gives d's pipe back to the loop, or closes it when it still
 // holds bytes nobody will take or the loop has spares enough.
-func (d *dir) releasePipe(l *loop) {
+func (d *dir) releasePipe(l *Loop) {
 	if !d.hasPipe {
 		return
 	}
@@ -371,6 +372,7 @@ func (s *Session) finish(r Result) {
 	}
 	s.ended = true
 	l := s.l
+	l.sessions.Add(-1)
 	if s.idx >= 0 {
 		heap.Remove(&l.timers, s.idx)
 	}
@@ -449,7 +451,7 @@ func (s *Session) reschedule() {
 
 // expire ends the sessions whose deadline has passed, and files the
 // others under their new deadline.
-func (l *loop) expire() {
+func (l *Loop) expire() {
 	for len(l.timers) > 0 && l.timers[0].due <= l.now {
 		s := heap.Pop(&l.timers).(*Session)
 		at, r, ok := s.deadline()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,16 +51,40 @@ func (a *Acceptor) FD() int { return a.fd }
 // the client's address, or an error that wraps EAGAIN when none waits.
 func (a *Acceptor) TryAccept() (fd int, peer netip.AddrPort, err error) {
 	for {
-		nfd, sa, err := unix.Accept4(a.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		switch err {
-		case nil:
-			noDelay(nfd)
-			return nfd, addrPort(sa), nil
+		var sa unix.RawSockaddrAny
+		size := uint32(unix.SizeofSockaddrAny)
+		// The system call itself: unix.Accept4 asks every IPv4 socket
+		// for its protocol (a getsockopt per connection, 5% of the
+		// system calls under the connection-rate run) to tell L2TP
+		// apart, which a TCP listener never needs.
+		nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(a.fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&size)),
+			unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch errno {
+		case 0:
+			noDelay(int(nfd))
+			return int(nfd), rawAddrPort(&sa), nil
 		case unix.ECONNABORTED, unix.EINTR:
 			continue // gone before it was taken: take the next
 		}
-		return -1, peer, os.NewSyscallError("accept4", err)
+		return -1, peer, os.NewSyscallError("accept4", errno)
 	}
+}
+
+// rawAddrPort reads an IPv4 or IPv6 address from what the kernel wrote.
+func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
+	port := func(p *uint16) uint16 { // in network order, whatever the host's
+		b := (*[2]byte)(unsafe.Pointer(p))
+		return uint16(b[0])<<8 | uint16(b[1])
+	}
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), port(&in.Port))
+	case unix.AF_INET6:
+		in := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom16(in.Addr).Unmap(), port(&in.Port))
+	}
+	return netip.AddrPort{}
 }
 
 // Close releases the acceptor's descriptor (the listener stays open).
@@ -74,7 +99,9 @@ func (a *Acceptor) Close() { unix.Close(a.fd) }
 // else the error (refused, os.ErrDeadlineExceeded after timeout if not
 // zero, ErrKilled), and client is still the caller's. Connecting and
 // relaying in one request saves a hand-off between threads per session.
-func (e *Engine) Dial(to netip.AddrPort, timeout time.Duration, client int, o Options, connected func(error), done func(Result)) (*Session, error) {
+// on is the loop whose thread calls Dial (from a Watch callback), which
+// the session then stays on; nil lets the engine pick one.
+func (e *Engine) Dial(on *Loop, to netip.AddrPort, timeout time.Duration, client int, o Options, connected func(error), done func(Result)) (*Session, error) {
 	family, sa := unix.AF_INET, sockaddr(to)
 	if _, v6 := sa.(*unix.SockaddrInet6); v6 {
 		family = unix.AF_INET6
@@ -91,7 +118,7 @@ func (e *Engine) Dial(to netip.AddrPort, timeout time.Duration, client int, o Op
 	s := &Session{opts: o, connected: connected, done: done, idx: -1}
 	s.cli = &end{fd: client, side: 'C', s: s}
 	s.srv = &end{fd: fd, side: 'S', s: s}
-	e.start(s, timeout)
+	e.start(on, s, timeout)
 	return s, nil
 }
 
@@ -100,17 +127,17 @@ func (e *Engine) Dial(to netip.AddrPort, timeout time.Duration, client int, o Op
 type Watch struct {
 	e       *Engine
 	fd      int
-	ready   func() (more bool)
+	ready   func(on *Loop) (more bool)
 	stopped atomic.Bool
 }
 
-// Watch calls ready on a loop's thread each time fd becomes readable
-// (and after Kick). Every loop watches fd, and one edge wakes one loop
-// (EPOLLEXCLUSIVE), so that the cores share the accepting as HAProxy's
-// threads do. ready may run on two loops at once, and must not block;
+// Watch calls ready on a loop's thread, with that loop, each time fd
+// becomes readable (and after Kick). Every loop watches fd, and one edge
+// wakes one loop (EPOLLEXCLUSIVE), so that the cores share the accepting
+// as HAProxy's threads do. ready may run on two loops at once, and must not block;
 // edge triggered, it must take all that waits, or return more to be
 // called again after the loop's other work.
-func (e *Engine) Watch(fd int, ready func() (more bool)) (*Watch, error) {
+func (e *Engine) Watch(fd int, ready func(on *Loop) (more bool)) (*Watch, error) {
 	w := &Watch{e: e, fd: fd, ready: ready}
 	errs := make(chan error, len(e.loops))
 	for _, l := range e.loops {
@@ -139,13 +166,13 @@ func (e *Engine) Watch(fd int, ready func() (more bool)) (*Watch, error) {
 // Kick runs ready soon on one loop, as if fd had become readable.
 func (w *Watch) Kick() {
 	l := w.e.loops[w.e.next.Add(1)%uint32(len(w.e.loops))]
-	l.post(w.fire)
+	l.post(func() { w.fire(l) })
 }
 
-// fire runs ready unless the watch was stopped, and again later when
-// it asks.
-func (w *Watch) fire() {
-	if !w.stopped.Load() && w.ready() {
+// fire runs ready on l unless the watch was stopped, and again later
+// when it asks.
+func (w *Watch) fire(l *Loop) {
+	if !w.stopped.Load() && w.ready(l) {
 		w.Kick()
 	}
 }
