@@ -192,6 +192,18 @@ backend be3
 		}
 		return nil
 	})
+	// A configuration that parses but cannot be applied (a new bind on
+	// an address another program holds) changes nothing either.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	write(cfgB + "frontend clash\n    bind " + busy.Addr().String() + "\n    default_backend be1\n")
+	out = adminSend(t, sock, "reload\n")
+	if !strings.HasPrefix(out, "Reload refused, the running configuration is unchanged:\n") || !strings.Contains(out, busy.Addr().String()) {
+		t.Errorf("a bind that fails was not refused naming its address:\n%s", out)
+	}
 	if g, err := greet(v["W"]); g != "s5\n" {
 		t.Errorf("after refused reloads fe3 greets %q (%v)", g, err)
 	}
