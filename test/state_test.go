@@ -121,14 +121,15 @@ backend be
 	}
 }
 
-// norm drops the time since the last change (column 10) from a servers
-// state dump.
+// norm drops from a servers state dump the time since the last change
+// and the last check's status and result (columns 10–12): a restart
+// starts them again (a check disabled before it ever ran has none).
 func norm(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		f := strings.Fields(l)
-		if len(f) > 10 && !strings.HasPrefix(l, "#") {
-			f[9] = "#"
+		if len(f) > 11 && !strings.HasPrefix(l, "#") {
+			f[9], f[10], f[11] = "#", "#", "#"
 			lines[i] = strings.Join(f, " ")
 		}
 	}
