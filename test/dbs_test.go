@@ -217,6 +217,7 @@ type redisServer struct {
 	Addr, Port string
 	cmd        *exec.Cmd
 	bin        string
+	dir        string // its working directory: a replica writes the master's data there
 }
 
 func startRedis(t testing.TB) *redisServer {
@@ -224,7 +225,7 @@ func startRedis(t testing.TB) *redisServer {
 	bin := needProgram(t, "redis-server", "redis-server")
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	r := &redisServer{Addr: addr, Port: port, bin: bin}
+	r := &redisServer{Addr: addr, Port: port, bin: bin, dir: t.TempDir()}
 	r.Start(t)
 	t.Cleanup(func() { r.stop() })
 	return r
@@ -234,7 +235,7 @@ func startRedis(t testing.TB) *redisServer {
 // connections.
 func (r *redisServer) Start(t testing.TB) {
 	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", r.Port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
+	r.cmd = exec.Command(r.bin, "--port", r.Port, "--bind", "127.0.0.1", "--dir", r.dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
