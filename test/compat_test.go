@@ -518,7 +518,10 @@ func (p *compatPair) step(t *testing.T, st compatStep) {
 		return out
 	}
 	var hap, piv, hn, pn string
-	deadline := time.Now().Add(time.Second)
+	// Read-only answers are asked again for a while: checks and agents
+	// that run every 200 ms blank their description while they run, on
+	// either side, and under the whole suite's load a run can last.
+	deadline := time.Now().Add(3 * time.Second)
 	for {
 		hap, piv = p.Both(one)
 		hn, pn = compatNormalise(p.Hap, hap), compatNormalise(p.Piv, piv)
