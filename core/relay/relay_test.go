@@ -408,7 +408,7 @@ func TestPick(t *testing.T) {
 }
 
 // TestTryAcceptPeer: the client's address and port, as the kernel gave
-// them, over IPv4 and IPv6.
+// them, and the port it connected to, over IPv4 and IPv6.
 func TestTryAcceptPeer(t *testing.T) {
 	for _, network := range []string{"tcp4", "tcp6"} {
 		host := map[string]string{"tcp4": "127.0.0.1", "tcp6": "[::1]"}[network]
@@ -440,7 +440,11 @@ func TestTryAcceptPeer(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+		port := LocalPort(fd)
 		Close(fd)
+		if want := ln.Addr().(*net.TCPAddr).Port; port != want {
+			t.Errorf("%s: LocalPort %d; want %d", network, port, want)
+		}
 		if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); peer != want {
 			t.Errorf("%s: peer %v; want %v", network, peer, want)
 		}

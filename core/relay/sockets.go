@@ -70,7 +70,8 @@ func (a *Acceptor) TryAccept() (fd int, peer netip.AddrPort, err error) {
 	}
 }
 
-// rawAddrPort reads an IPv4 or IPv6 address from what the kernel wrote.
+// rawAddrPort reads an IPv4 or IPv6 address from what the kernel wrote
+// (accept4, getsockname).
 func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
 	port := func(p *uint16) uint16 { // in network order, whatever the host's
 		b := (*[2]byte)(unsafe.Pointer(p))
@@ -134,9 +135,9 @@ type Watch struct {
 // Watch calls ready on a loop's thread, with that loop, each time fd
 // becomes readable (and after Kick). Every loop watches fd, and one edge
 // wakes one loop (EPOLLEXCLUSIVE), so that the cores share the accepting
-// as HAProxy's threads do. ready may run on two loops at once, and must not block;
-// edge triggered, it must take all that waits, or return more to be
-// called again after the loop's other work.
+// as HAProxy's threads do. ready may run on two loops at once, and must
+// not block; edge triggered, it must take all that waits, or return
+// more to be called again after the loop's other work.
 func (e *Engine) Watch(fd int, ready func(on *Loop) (more bool)) (*Watch, error) {
 	w := &Watch{e: e, fd: fd, ready: ready}
 	errs := make(chan error, len(e.loops))
@@ -165,7 +166,7 @@ func (e *Engine) Watch(fd int, ready func(on *Loop) (more bool)) (*Watch, error)
 
 // Kick runs ready soon on one loop, as if fd had become readable.
 func (w *Watch) Kick() {
-	l := w.e.loops[w.e.next.Add(1)%uint32(len(w.e.loops))]
+	l := w.e.pick(nil)
 	l.post(func() { w.fire(l) })
 }
 
@@ -198,11 +199,14 @@ func (w *Watch) Stop() {
 // LocalPort is the port fd is bound to (0 if it cannot be told): the
 // port a client connected to, where servers without a port send it.
 func LocalPort(fd int) int {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	var sa unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrAny)
+	// Raw, as in TryAccept: unix.Getsockname adds a getsockopt.
+	_, _, errno := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&size)))
+	if errno != 0 {
 		return 0
 	}
-	return int(addrPort(sa).Port())
+	return int(rawAddrPort(&sa).Port())
 }
 
 // Close closes a socket the engine was not given.
@@ -213,17 +217,6 @@ func Close(fd int) { unix.Close(fd) }
 // round trip.
 func noDelay(fd int) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-}
-
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		ip := netip.AddrFrom16(a.Addr).Unmap()
-		return netip.AddrPortFrom(ip, uint16(a.Port))
-	}
-	return netip.AddrPort{}
 }
 
 func sockaddr(ap netip.AddrPort) unix.Sockaddr {
