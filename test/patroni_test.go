@@ -249,12 +249,18 @@ listen pg
 		})
 	}
 
+	// What show stat says of a node whose API answers 200 (the primary)
+	// and 503 (a replica): status, check_status, check_code, check_desc,
+	// last_chk.
+	primary := []string{"UP", "L7OK", "200", "Layer7 check passed", ""}
+	replica := []string{"DOWN", "L7STS", "503", "Layer7 wrong status", "Service Unavailable"}
+
 	// (a) n1 is the primary.
 	api1.set("primary")
 	api2.set("replica")
 	expect(map[string][]string{
-		"n1": {"UP", "L7OK", "200", "Layer7 check passed", ""},
-		"n2": {"DOWN", "L7STS", "503", "Layer7 wrong status", "Service Unavailable"},
+		"n1": primary,
+		"n2": replica,
 	})
 	traffic("n1")
 
@@ -272,8 +278,8 @@ listen pg
 	api1.set("replica")
 	api2.set("primary")
 	expect(map[string][]string{
-		"n1": {"DOWN", "L7STS", "503", "Layer7 wrong status", "Service Unavailable"},
-		"n2": {"UP", "L7OK", "200", "Layer7 check passed", ""},
+		"n1": replica,
+		"n2": primary,
 	})
 	for _, c := range held {
 		c.expectEOF(3 * time.Second)
@@ -283,7 +289,7 @@ listen pg
 	// (c) n2's API dies, PostgreSQL still runs: no primary is known.
 	api2.stop()
 	expect(map[string][]string{
-		"n1": {"DOWN", "L7STS", "503", "Layer7 wrong status", "Service Unavailable"},
+		"n1": replica,
 		"n2": {"DOWN", "L4CON", "", "Layer4 connection problem", "Connection refused"},
 	})
 	// With no server UP, both daemons accept and close at once.
@@ -295,8 +301,8 @@ listen pg
 	api2.start("primary")
 	api2.set("primary")
 	expect(map[string][]string{
-		"n1": {"DOWN", "L7STS", "503", "Layer7 wrong status", "Service Unavailable"},
-		"n2": {"UP", "L7OK", "200", "Layer7 check passed", ""},
+		"n1": replica,
+		"n2": primary,
 	})
 	traffic("n2")
 
@@ -305,7 +311,7 @@ listen pg
 	api1.set("primary")
 	api2.set("garbage")
 	expect(map[string][]string{
-		"n1": {"UP", "L7OK", "200", "Layer7 check passed", ""},
+		"n1": primary,
 		"n2": {"DOWN", "L7RSP", "", "Layer7 invalid response", ""},
 	})
 	traffic("n1")
