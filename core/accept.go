@@ -3,7 +3,6 @@ package core
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"time"
 
@@ -36,26 +35,20 @@ type handoff struct {
 const acceptBatch = 32
 
 // startLocked starts accepting on ln.
-func (l *listener) startLocked(ln *net.TCPListener) {
+func (l *listener) startLocked(ln *relay.Listener) {
 	l.ln = ln
 	c := l.fe.core
-	acc, err := relay.NewAcceptor(ln)
-	if err != nil { // out of descriptors: the socket stays bound, unused
-		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
-		return
-	}
 	l.stop, l.kill = make(chan struct{}), make(chan struct{})
 	l.handoff = make(chan handoff, c.relay.Loops()+1) // filled by loops, read once the goroutine runs
 	l.waiting.Store(false)
-	w, err := c.relay.Watch(acc.FD(), func(on *relay.Loop) bool { return l.acceptOnLoop(acc, on) })
-	if err != nil {
+	w, err := c.relay.Watch(ln.FD(), func(on *relay.Loop) bool { return l.acceptOnLoop(ln, on) })
+	if err != nil { // out of memory: the socket stays bound, unused
 		c.diag.Alert(fmt.Sprintf("frontend %s: cannot accept on %s: %v", l.fe.name, l.addr, err))
-		acc.Close()
 		return
 	}
-	l.acc, l.watch = acc, w
+	l.watch = w
 	l.done.Add(1)
-	go l.acceptWaiting(acc, w, l.stop, l.kill)
+	go l.acceptWaiting(ln, w, l.stop, l.kill)
 	w.Kick() // connections may wait already (a reload, an upgrade)
 }
 
@@ -63,7 +56,7 @@ func (l *listener) startLocked(ln *net.TCPListener) {
 // with kill, a connection held while waiting for a slot is closed, else
 // it is still served.
 func (l *listener) stopAcceptingLocked(kill bool) {
-	if l.acc == nil {
+	if l.watch == nil {
 		return
 	}
 	l.watch.Stop()
@@ -72,14 +65,13 @@ func (l *listener) stopAcceptingLocked(kill bool) {
 		close(l.kill)
 	}
 	l.done.Wait()
-	l.acc.Close()
-	l.acc, l.watch = nil, nil
+	l.watch = nil
 }
 
 // acceptOnLoop takes the waiting connections on relay loop on's thread,
 // where their sessions then run; true when more may wait (it took a
 // batch).
-func (l *listener) acceptOnLoop(acc *relay.Acceptor, on *relay.Loop) (more bool) {
+func (l *listener) acceptOnLoop(ln *relay.Listener, on *relay.Loop) (more bool) {
 	if l.waiting.Load() {
 		return false // the accept goroutine has it
 	}
@@ -88,7 +80,7 @@ func (l *listener) acceptOnLoop(acc *relay.Acceptor, on *relay.Loop) (more bool)
 			l.wait(handoff{fd: -1})
 			return false
 		}
-		fd, peer, err := acc.TryAccept()
+		fd, peer, err := ln.TryAccept()
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			return false
@@ -112,12 +104,12 @@ func (l *listener) wait(h handoff) {
 
 // acceptWaiting is the listener's goroutine: it accepts while the loops
 // cannot, until stop.
-func (l *listener) acceptWaiting(acc *relay.Acceptor, w *relay.Watch, stop, kill <-chan struct{}) {
+func (l *listener) acceptWaiting(ln *relay.Listener, w *relay.Watch, stop, kill <-chan struct{}) {
 	defer l.done.Done()
 	for {
 		select {
 		case h := <-l.handoff:
-			if !l.acceptUntilEmpty(acc, w, h, stop, kill) {
+			if !l.acceptUntilEmpty(ln, w, h, stop, kill) {
 				l.dropHandoffs(kill)
 				return
 			}
@@ -158,7 +150,7 @@ func (l *listener) serveHeld(h handoff, kill <-chan struct{}) bool {
 // is empty, then gives the accepting back to the loops; false when stop
 // or kill ended it. Temporary errors (EMFILE, ...) back off from 5 ms to
 // 1 s.
-func (l *listener) acceptUntilEmpty(acc *relay.Acceptor, w *relay.Watch, h handoff, stop, kill <-chan struct{}) bool {
+func (l *listener) acceptUntilEmpty(ln *relay.Listener, w *relay.Watch, h handoff, stop, kill <-chan struct{}) bool {
 	f := l.fe
 	c := f.core
 	var backoff time.Duration
@@ -180,7 +172,7 @@ func (l *listener) acceptUntilEmpty(acc *relay.Acceptor, w *relay.Watch, h hando
 			!waitRate(&f.cnt.Rate, &f.rateLimit, stop) {
 			return false
 		}
-		fd, peer, err := acc.TryAccept()
+		fd, peer, err := ln.TryAccept()
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			l.waiting.Store(false)

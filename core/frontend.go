@@ -64,12 +64,10 @@ type listener struct {
 	// address, numbered when several binds share them (":0").
 	key string
 
-	// Set while open, guarded by fe.mu.
-	ln *net.TCPListener
-	// acc accepts from ln: on the relay loops, which watch it (watch),
-	// and in the accept goroutine while a limit makes accepting wait
-	// (see accept.go).
-	acc   *relay.Acceptor
+	// Set while open, guarded by fe.mu. ln is accepted from on the relay
+	// loops, which watch it (watch, set while accepting), and in the
+	// accept goroutine while a limit makes accepting wait (accept.go).
+	ln    *relay.Listener
 	watch *relay.Watch
 	// waiting is set while the accept goroutine has the accepting;
 	// handoff passes it what a loop could not finish.
@@ -123,28 +121,38 @@ func newFrontend(c *Core, px *config.Proxy, be *Backend, log *logging.Logger) *F
 // be held.
 func (f *Frontend) openLocked() error {
 	for i, l := range f.listeners {
-		ln, ok := f.core.opts.Handover.Listener(l.key)
-		var err error
-		if !ok {
-			ln, err = net.Listen(l.network, l.addr)
-		}
+		ln, err := f.core.listen(l)
 		if err != nil {
 			for _, o := range f.listeners[:i] {
 				o.closeLocked()
 			}
-			return fmt.Errorf("frontend %q: cannot bind %s: %w", f.name, l.addr, errors.Unwrap(err))
+			return fmt.Errorf("frontend %q: cannot bind %s: %w", f.name, l.addr, err)
 		}
 		l.addr = ln.Addr().String() // a port 0 becomes the one the kernel chose, kept for a re-enable
-		l.startLocked(ln.(*net.TCPListener))
+		l.startLocked(ln)
 	}
 	return nil
+}
+
+// listen opens l's socket: the one an old process handed over under its
+// key, else a new one; either way outside Go's poller (relay.Detach).
+// The error is the system's ("bind: address already in use").
+func (c *Core) listen(l *listener) (*relay.Listener, error) {
+	ln, ok := c.opts.Handover.Listener(l.key)
+	if !ok {
+		var err error
+		if ln, err = net.Listen(l.network, l.addr); err != nil {
+			return nil, errors.Unwrap(err) // the address is said already
+		}
+	}
+	return relay.Detach(ln.(*net.TCPListener))
 }
 
 // retireLocked stops accepting on l but leaves the socket open, for a
 // reload that gives it to another listener: a connection already
 // accepted is still served, the ones in the kernel's backlog wait for
 // the next listener. It returns the socket.
-func (l *listener) retireLocked() *net.TCPListener {
+func (l *listener) retireLocked() *relay.Listener {
 	ln := l.ln
 	l.stopAcceptingLocked(false)
 	l.ln = nil

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	"pivot/core/config"
 	"pivot/core/logging"
 	"pivot/core/probe"
+	"pivot/core/relay"
 )
 
 // Reloading a running core (SIGHUP, the `reload` command): the new
@@ -68,7 +68,7 @@ type reload struct {
 	// taken are the old listeners whose sockets new listeners take.
 	taken map[*listener]bool
 	// opened and loggers are what prepare made, undone by abort.
-	opened  []*net.TCPListener
+	opened  []*relay.Listener
 	loggers []*logging.Logger
 }
 
@@ -91,7 +91,7 @@ type frontendPlan struct {
 	// listeners is the frontend's new list: kept ones (open already),
 	// and new ones that take a socket from sockets or from moved.
 	listeners []*listener
-	sockets   map[*listener]*net.TCPListener
+	sockets   map[*listener]*relay.Listener
 	moved     map[*listener]*listener
 }
 
@@ -208,7 +208,7 @@ func (r *reload) prepareFrontend(px *config.Proxy, keys map[*config.Proxy][]stri
 	if bp == nil {
 		return fmt.Errorf("frontend %q: no backend to send connections to", px.Name)
 	}
-	plan := &frontendPlan{px: px, be: bp.b, sockets: map[*listener]*net.TCPListener{}, moved: map[*listener]*listener{}}
+	plan := &frontendPlan{px: px, be: bp.b, sockets: map[*listener]*relay.Listener{}, moved: map[*listener]*listener{}}
 	f := r.old.frontends[px.Name]
 	// A listen section logs with its backend's logger, a frontend with
 	// its own, kept when its targets did not change.
@@ -255,12 +255,12 @@ func (r *reload) prepareFrontend(px *config.Proxy, keys map[*config.Proxy][]stri
 			}
 			plan.moved[nl] = ol
 		} else if open {
-			ln, err := net.Listen(nl.network, nl.addr)
+			ln, err := r.c.listen(nl)
 			if err != nil {
-				return fmt.Errorf("frontend %q: cannot bind %s: %w", px.Name, nl.addr, errors.Unwrap(err))
+				return fmt.Errorf("frontend %q: cannot bind %s: %w", px.Name, nl.addr, err)
 			}
-			r.opened = append(r.opened, ln.(*net.TCPListener))
-			plan.sockets[nl] = ln.(*net.TCPListener)
+			r.opened = append(r.opened, ln)
+			plan.sockets[nl] = ln
 		}
 		plan.listeners = append(plan.listeners, nl)
 	}

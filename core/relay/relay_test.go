@@ -35,14 +35,14 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	}
 	p := &proxy{Addr: ln.Addr().String(), results: make(chan Result, 100)}
 	o.In, o.Out = []*atomic.Int64{&p.in}, []*atomic.Int64{&p.out}
-	acc, err := NewAcceptor(ln)
+	rl, err := Detach(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Accept on the loops, as pivotd does.
-	w, err := e.Watch(acc.FD(), func(on *Loop) bool {
+	w, err := e.Watch(rl.FD(), func(on *Loop) bool {
 		for {
-			fd, _, err := acc.TryAccept()
+			fd, _, err := rl.TryAccept()
 			if err != nil {
 				return false
 			}
@@ -61,8 +61,7 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	}
 	t.Cleanup(func() {
 		w.Stop()
-		acc.Close()
-		ln.Close()
+		rl.Close()
 		e.Close()
 	})
 	return p
@@ -255,16 +254,15 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	dial(t, ln.Addr().String())
-	acc, err := NewAcceptor(ln)
+	rl, err := Detach(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer acc.Close()
+	defer rl.Close()
 	var fd int
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if fd, _, err = acc.TryAccept(); err == nil {
+		if fd, _, err = rl.TryAccept(); err == nil {
 			break
 		}
 		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
@@ -417,12 +415,11 @@ func TestTryAcceptPeer(t *testing.T) {
 			t.Logf("%s: %v (no loopback for it here)", network, err)
 			continue
 		}
-		defer ln.Close()
-		acc, err := NewAcceptor(ln.(*net.TCPListener))
+		rl, err := Detach(ln.(*net.TCPListener))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer acc.Close()
+		defer rl.Close()
 		c, err := net.Dial(network, ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -431,7 +428,7 @@ func TestTryAcceptPeer(t *testing.T) {
 		var fd int
 		var peer netip.AddrPort
 		for deadline := time.Now().Add(5 * time.Second); ; {
-			fd, peer, err = acc.TryAccept()
+			fd, peer, err = rl.TryAccept()
 			if err == nil {
 				break
 			}
