@@ -146,10 +146,10 @@ func requestResponse(addr string, n int, d time.Duration) (rrResult, error) {
 }
 
 // connRate runs n clients that each connect, exchange 64 bytes and close,
-// in a loop, for d; it returns connections per second. Clients use
-// source addresses across 127.0.0.0/8 so that closed connections waiting
-// in TIME_WAIT do not exhaust one address's ports.
-func connRate(addr string, n int, d time.Duration) (float64, error) {
+// in a loop, for d; it returns connections per second and how many were
+// made. Clients use source addresses across 127.0.0.0/8 so that closed
+// connections waiting in TIME_WAIT do not exhaust one address's ports.
+func connRate(addr string, n int, d time.Duration) (float64, int64, error) {
 	var total atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -184,9 +184,9 @@ func connRate(addr string, n int, d time.Duration) (float64, error) {
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
-		return 0, fmt.Errorf("after %d connections: %w", total.Load(), err)
+		return 0, 0, fmt.Errorf("after %d connections: %w", total.Load(), err)
 	}
-	return float64(total.Load()) / time.Since(start).Seconds(), nil
+	return float64(total.Load()) / time.Since(start).Seconds(), total.Load(), nil
 }
 
 // idleConns opens n connections through addr, waits until the server

@@ -87,12 +87,18 @@ var (
 	mRedisC  = metric{name: "redis-benchmark SET/GET, 50 clients, a connection per request", unit: "req/s", higher: true, goal: 1}
 	mPg      = metric{name: "pgbench -S, 16 clients", unit: "tps", higher: true, goal: 1}
 	mPgC     = metric{name: "pgbench -S -C (a connection per transaction), 16 clients", unit: "tps", higher: true, goal: 1}
-	mStat    = metric{name: "show stat, a backend of 1,000 servers", unit: "ms", proxies: true}
-	mSetP50  = metric{name: "set server answer under 5,000 conn/s, p50", unit: "ms", proxies: true}
-	mSetP99  = metric{name: "set server answer under 5,000 conn/s, p99", unit: "ms", proxies: true}
-	mSetRate = metric{name: "connections/s reached meanwhile", unit: "conn/s", higher: true, proxies: true}
-	mLate    = metric{name: "connections begun after state maint answered that reached the server", unit: "conns", proxies: true, zero: true}
-	mLast    = metric{name: "last connection reaching the server after state maint answered (in flight)", unit: "ms", proxies: true}
+	// The proxy's own CPU per operation: steadier than the rates, which
+	// move with whatever else the two cores run, and what decides them
+	// when the load generator, the servers and the proxy share the cores.
+	mConnCPU   = metric{name: "proxy CPU per new connection", unit: "µs", proxies: true}
+	mRedisCPU  = metric{name: "proxy CPU per redis-benchmark request, keep-alive", unit: "µs", proxies: true}
+	mRedisCCPU = metric{name: "proxy CPU per redis-benchmark request, a connection per request", unit: "µs", proxies: true}
+	mStat      = metric{name: "show stat, a backend of 1,000 servers", unit: "ms", proxies: true}
+	mSetP50    = metric{name: "set server answer under 5,000 conn/s, p50", unit: "ms", proxies: true}
+	mSetP99    = metric{name: "set server answer under 5,000 conn/s, p99", unit: "ms", proxies: true}
+	mSetRate   = metric{name: "connections/s reached meanwhile", unit: "conn/s", higher: true, proxies: true}
+	mLate      = metric{name: "connections begun after state maint answered that reached the server", unit: "conns", proxies: true, zero: true}
+	mLast      = metric{name: "last connection reaching the server after state maint answered (in flight)", unit: "ms", proxies: true}
 )
 
 func memMetric(n int) metric {
@@ -179,11 +185,18 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 			if !p.runs(mConn) {
 				break
 			}
-			v, err := connRate(t.echo, 64, d)
+			var v float64
+			cpu, err := cpuPerOp(t, func() (n int64, err error) {
+				v, n, err = connRate(t.echo, 64, d)
+				return n, err
+			})
 			if err != nil {
 				return fmt.Errorf("%s: connection rate: %w", t.name, err)
 			}
 			res.add(mConn, t, rep, v)
+			if cpu >= 0 {
+				res.add(mConnCPU, t, rep, cpu)
+			}
 		}
 	}
 	return nil
@@ -198,30 +211,56 @@ func realClients(p *plan, targets []*target, rep int, res *results) error {
 		n, nc = 10000, 2000
 	}
 	type run struct {
-		m   metric
-		ok  func(t *target) bool
-		run func(t *target) (float64, error)
+		m, cpu metric // cpu: the proxy's CPU per request (name empty: not measured)
+		ok     func(t *target) bool
+		run    func(t *target) (float64, error)
+		ops    int64 // requests made by one run, for cpu
 	}
 	hasRedis := func(t *target) bool { return t.redis != "" }
 	hasPg := func(t *target) bool { return t.pg != "" }
 	for _, r := range []run{
-		{mRedis, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, true, n) }},
-		{mPg, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, false, p.duration) }},
-		{mPgC, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, true, p.duration) }},
-		{mRedisC, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, false, nc) }},
+		// redis-benchmark makes n SETs then n GETs.
+		{mRedis, mRedisCPU, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, true, n) }, 2 * int64(n)},
+		{mPg, metric{}, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, false, p.duration) }, 0},
+		{mPgC, metric{}, hasPg, func(t *target) (float64, error) { return pgbenchSelect(t.pg, true, p.duration) }, 0},
+		{mRedisC, mRedisCCPU, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, false, nc) }, 2 * int64(nc)},
 	} {
 		for _, t := range rotate(targets, rep) {
 			if !r.ok(t) || !p.runs(r.m) {
 				continue
 			}
-			v, err := r.run(t)
+			var v float64
+			cpu, err := cpuPerOp(t, func() (int64, error) {
+				var err error
+				v, err = r.run(t)
+				return r.ops, err
+			})
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", t.name, r.m.name, err)
 			}
 			res.add(r.m, t, rep, v)
+			if cpu >= 0 && r.cpu.name != "" {
+				res.add(r.cpu, t, rep, cpu)
+			}
 		}
 	}
 	return nil
+}
+
+// cpuPerOp runs fn, which says how many operations it made, and returns
+// the µs of CPU t's process spent per operation meanwhile: -1 when t is
+// no process (direct) or fn made none.
+func cpuPerOp(t *target, fn func() (int64, error)) (float64, error) {
+	before, cerr := t.cpu()
+	n, err := fn()
+	if err != nil {
+		return 0, err
+	}
+	after, aerr := t.cpu()
+	if cerr != nil || aerr != nil || n <= 0 {
+		return -1, nil
+	}
+	return float64((after - before).Microseconds()) / float64(n), nil
 }
 
 // controlPlane measures the admin socket of each proxy.
