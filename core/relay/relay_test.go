@@ -406,7 +406,8 @@ func TestPick(t *testing.T) {
 }
 
 // TestTryAcceptPeer: the client's address and port, as the kernel gave
-// them, and the port it connected to, over IPv4 and IPv6.
+// them, the port it connected to, and Nagle off (inherited from the
+// listening socket), over IPv4 and IPv6.
 func TestTryAcceptPeer(t *testing.T) {
 	for _, network := range []string{"tcp4", "tcp6"} {
 		host := map[string]string{"tcp4": "127.0.0.1", "tcp6": "[::1]"}[network]
@@ -438,7 +439,11 @@ func TestTryAcceptPeer(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		port := LocalPort(fd)
+		nodelay, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
 		Close(fd)
+		if err != nil || nodelay == 0 {
+			t.Errorf("%s: accepted socket's TCP_NODELAY %d (%v); want it inherited from the listener", network, nodelay, err)
+		}
 		if want := ln.Addr().(*net.TCPAddr).Port; port != want {
 			t.Errorf("%s: LocalPort %d; want %d", network, port, want)
 		}
