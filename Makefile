@@ -55,10 +55,11 @@ clean:
 
 # The side-by-side benchmark: direct, HAProxy and pivot in the same run
 # (HAProxy from Debian: apt-get install -y haproxy; redis-server and
-# postgresql for the real clients). About 7 minutes;
+# postgresql for the real clients). Five repetitions, since figures on a
+# shared 2-core machine move by 10-20% between runs: about 10 minutes;
 # writes bench/results/report.md, results.csv and results.json.
 bench: build
-	$(BIN)/pivot-bench --pivotd $(BIN)/pivotd --out bench/results
+	$(BIN)/pivot-bench --pivotd $(BIN)/pivotd --reps 5 --out bench/results
 
 # A short run (under 2 minutes) printing the ratios, to run before and
 # after a change.

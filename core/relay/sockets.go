@@ -19,10 +19,10 @@ import (
 // Outside Go's poller, a new connection wakes one loop (Engine.Watch
 // registers it exclusively) and nothing else. Left in it, every
 // connection also woke a thread parked in Go's own epoll_wait for
-// nothing: under redis-benchmark -k 0 (a connection per request), 0.42
-// of pivotd's 2.4 epoll_waits and most of its 1.5 context switches per
-// connection, against HAProxy's 0.7 and 0.4; taking the socket out cut
-// pivotd's CPU per connection by 13%.
+// nothing: under redis-benchmark -k 0 (a connection per request) pivotd
+// made 2.4 epoll_waits per connection, 0.9 of them Go's, and 1.5 context
+// switches, against HAProxy's 0.7 and 0.4; with the socket out, 0.9 and
+// 0.6, and 13% less CPU per connection.
 //
 // Accepting here also saves what Go's accept adds per connection: an
 // epoll_ctl, a getsockname and the keep-alive setsockopts (HAProxy, too,
@@ -33,10 +33,11 @@ type Listener struct {
 }
 
 // Detach takes ln's socket from Go: the Listener keeps a duplicate of its
-// descriptor and closes ln, which removes it from Go's poller (closing a
-// descriptor does not, while a duplicate keeps the socket open). The
-// socket listens throughout: no connection is refused or lost.
+// descriptor and closes ln, which Go takes out of its poller as it closes
+// it, while the duplicate keeps the socket open and listening: no
+// connection is refused or lost. ln is closed even when Detach fails.
 func Detach(ln *net.TCPListener) (*Listener, error) {
+	defer ln.Close()
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -49,7 +50,6 @@ func Detach(ln *net.TCPListener) (*Listener, error) {
 		return nil, os.NewSyscallError("dup", derr)
 	}
 	l := &Listener{fd: dup, addr: ln.Addr()}
-	ln.Close()
 	// Accepted sockets inherit TCP_NODELAY from the listening one: one
 	// setsockopt per connection fewer (of 19 system calls pivotd makes
 	// for each under the connection-rate run).
