@@ -585,7 +585,7 @@ func (c *Core) ListenerFiles() map[string]*os.File {
 			if l.ln == nil {
 				continue
 			}
-			if fd, err := l.ln.File(l.key); err == nil {
+			if fd, err := handover.Dup(l.ln.FD(), l.key); err == nil {
 				files[l.key] = fd
 			}
 		}

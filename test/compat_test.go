@@ -93,7 +93,40 @@ func (d *compatDaemon) Sock(level string) string { return filepath.Join(d.Dir, l
 type compatPair struct {
 	t        testing.TB
 	Hap, Piv *compatDaemon
-	hapErr   *syncBuffer
+}
+
+// haproxyProc is a HAProxy a test started, in the foreground.
+type haproxyProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer   // what it printed
+	done chan struct{} // closed once it has exited
+}
+
+// startHAProxy runs bin on the configuration file cfg, killed with the
+// test binary if that dies; when the test ends it is stopped (SIGTERM,
+// SIGKILL after 5 s) and, if the test failed, what it printed is logged.
+func startHAProxy(t testing.TB, bin, cfg string) *haproxyProc {
+	t.Helper()
+	h := &haproxyProc{cmd: exec.Command(bin, "-db", "-f", cfg), out: &syncBuffer{}, done: make(chan struct{})}
+	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { h.cmd.Wait(); close(h.done) }()
+	t.Cleanup(func() {
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-h.done:
+		case <-time.After(5 * time.Second):
+			h.cmd.Process.Kill()
+			<-h.done
+		}
+		if t.Failed() {
+			t.Logf("haproxy output:\n%s", h.out)
+		}
+	})
+	return h
 }
 
 // compatGlobal is the global section every scenario starts with: the three
@@ -146,28 +179,8 @@ func startCompat(t testing.TB, cfg string, v vars) *compatPair {
 	if err := os.WriteFile(path, []byte(hcfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-db", "-f", path)
-	out := &syncBuffer{}
-	p.hapErr = out
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out)
-		}
-	})
+	hap := startHAProxy(t, bin, path)
+	out, done := hap.out, hap.done
 	binds := bindAddrs(hcfg)
 	waitFor(t, 10*time.Second, func() error {
 		select {

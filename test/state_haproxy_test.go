@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,25 +41,10 @@ backend be
 	sock := filepath.Join(dir, "admin.sock")
 
 	// HAProxy runs the configuration; the operator changes three servers.
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out.String())
-		}
-	})
+	hap := startHAProxy(t, bin, cfg)
 	waitFor(t, 10*time.Second, func() error {
 		if !listening(v["fe"]) {
-			return fmt.Errorf("haproxy does not listen on %s yet:\n%s", v["fe"], out.String())
+			return fmt.Errorf("haproxy does not listen on %s yet:\n%s", v["fe"], hap.out)
 		}
 		_, err := tryAdminSend(sock, "show info\n")
 		return err
@@ -87,11 +71,11 @@ backend be
 	// documented procedure.
 	saved := adminSend(t, sock, "show servers state\n")
 	writeFile(t, dir, "state", saved)
-	cmd.Process.Signal(syscall.SIGTERM)
+	hap.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-hap.done:
 	case <-time.After(5 * time.Second):
-		t.Fatalf("haproxy did not exit within 5s of SIGTERM:\n%s", out.String())
+		t.Fatalf("haproxy did not exit within 5s of SIGTERM:\n%s", hap.out)
 	}
 	// c's old address dies: only its new one (d) can pass a check or
 	// take a connection.

@@ -3,7 +3,6 @@ package test
 import (
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -204,13 +203,7 @@ backend be
 	hv := vars{"fe": freeAddr(t), "dir": dir, "a": a.Addr, "b": b.Addr}
 	hcfg := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(hcfg, []byte(expand("global\n    stats socket $dir/h.sock level admin\n    server-state-file $dir/state\n"+body, hv)), 0o644)
-	cmd := exec.Command(bin, "-db", "-f", hcfg)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	hap := startHAProxy(t, bin, hcfg)
 	hsock := filepath.Join(dir, "h.sock")
 	waitFor(t, 5*time.Second, func() error { _, err := tryAdminSend(hsock, "show info\n"); return err })
 	got := adminSend(t, hsock, "show servers state\n")
@@ -232,6 +225,6 @@ backend be
 		return strings.Join(out, "\n")
 	}
 	if g, w := strip(got), strip(want); g != w {
-		t.Errorf("HAProxy loaded the state differently\npivotd:\n%s\nhaproxy:\n%s\nhaproxy output:\n%s", w, g, out.String())
+		t.Errorf("HAProxy loaded the state differently\npivotd:\n%s\nhaproxy:\n%s\nhaproxy output:\n%s", w, g, hap.out)
 	}
 }

@@ -182,7 +182,7 @@ func measure(p *plan, targets []*target, echo, sink, idle *server, res *results)
 			}
 		}
 		for _, t := range rotate(targets, rep) {
-			if !p.runs(mConn) {
+			if !p.runs(mConn, mConnCPU) {
 				break
 			}
 			var v float64
@@ -226,7 +226,7 @@ func realClients(p *plan, targets []*target, rep int, res *results) error {
 		{mRedisC, mRedisCCPU, hasRedis, func(t *target) (float64, error) { return redisBenchmark(t.redis, false, nc) }, 2 * int64(nc)},
 	} {
 		for _, t := range rotate(targets, rep) {
-			if !r.ok(t) || !p.runs(r.m) {
+			if !r.ok(t) || !p.runs(r.m, r.cpu) {
 				continue
 			}
 			var v float64

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // envVar names the sockets handed over: "ready=FD;KEY=FD;KEY=FD...",
@@ -170,16 +172,20 @@ func File(ln net.Listener, name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd := -1
-	cerr := rc.Control(func(s uintptr) { fd, err = syscall.Dup(int(s)) })
-	if cerr != nil {
+	var f *os.File
+	if cerr := rc.Control(func(s uintptr) { f, err = Dup(int(s), name) }); cerr != nil {
 		return nil, cerr
 	}
+	return f, err
+}
+
+// Dup is File for a socket held as a bare descriptor.
+func Dup(fd int, name string) (*os.File, error) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, os.NewSyscallError("dup", err)
 	}
-	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), name), nil
+	return os.NewFile(uintptr(dup), name), nil
 }
 
 // escape keeps keys (addresses, paths) clear of the separators.

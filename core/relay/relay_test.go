@@ -25,10 +25,7 @@ type proxy struct {
 
 func startProxy(t *testing.T, to string, o Options) *proxy {
 	t.Helper()
-	e, err := New(2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEngine(t, 2) // closed last: after the watch and the listener
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +59,6 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	t.Cleanup(func() {
 		w.Stop()
 		rl.Close()
-		e.Close()
 	})
 	return p
 }
@@ -76,6 +72,17 @@ func (p *proxy) result(t *testing.T) Result {
 		t.Fatal("the session did not end within 5s")
 		return Result{}
 	}
+}
+
+// newEngine starts n loops, closed when the test ends.
+func newEngine(t *testing.T, n int) *Engine {
+	t.Helper()
+	e, err := New(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
 }
 
 // server runs fn for each connection to a loopback listener.
@@ -285,11 +292,7 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 }
 
 func TestKill(t *testing.T) {
-	e, err := New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, 1)
 	s, connected, ended := relayOne(t, e, server(t, echo), 0)
 	if err := <-connected; err != nil {
 		t.Fatal(err)
@@ -307,11 +310,7 @@ func TestKill(t *testing.T) {
 }
 
 func TestConnectRefused(t *testing.T) {
-	e, err := New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, 1)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
@@ -343,11 +342,7 @@ func unanswered(t *testing.T) string {
 // TestConnectTimeout: the loop gives up a connect at its deadline, with
 // a timeout error.
 func TestConnectTimeout(t *testing.T) {
-	e, err := New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, 1)
 	addr := unanswered(t)
 	start := time.Now()
 	_, connected, _ := relayOne(t, e, addr, 200*time.Millisecond)
@@ -360,11 +355,7 @@ func TestConnectTimeout(t *testing.T) {
 }
 
 func TestKillWhileConnecting(t *testing.T) {
-	e, err := New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, 1)
 	s, connected, _ := relayOne(t, e, unanswered(t), 0)
 	s.Kill()
 	select {
@@ -380,11 +371,7 @@ func TestKillWhileConnecting(t *testing.T) {
 // TestPick: a session stays on the loop that accepted it unless another
 // loop has fewer sessions by more than one.
 func TestPick(t *testing.T) {
-	e, err := New(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, 2)
 	a, b := e.loops[0], e.loops[1]
 	for _, c := range []struct {
 		a, b int64

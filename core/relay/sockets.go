@@ -60,16 +60,6 @@ func Detach(ln *net.TCPListener) (*Listener, error) {
 // Addr is the address the socket is bound to.
 func (l *Listener) Addr() net.Addr { return l.addr }
 
-// File duplicates the socket for another process (a handover); the
-// caller closes it. The duplicate shares the socket's non-blocking mode.
-func (l *Listener) File(name string) (*os.File, error) {
-	fd, err := unix.FcntlInt(uintptr(l.fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("dup", err)
-	}
-	return os.NewFile(uintptr(fd), name), nil
-}
-
 // FD is the descriptor to watch for new connections.
 func (l *Listener) FD() int { return l.fd }
 
