@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -180,10 +179,6 @@ func (l *listener) closeLocked() {
 func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort, on *relay.Loop) {
 	c := f.core
 	now := time.Now()
-	// Not a child of c.ctx: registering with the core's context would
-	// take its lock on every connection, from every loop at once. Stop
-	// cuts each session itself (kill cancels this one).
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		id:       c.nextSessID.Add(1),
 		fe:       f,
@@ -192,8 +187,6 @@ func (f *Frontend) startSession(l *listener, fd int, peer netip.AddrPort, on *re
 		client:   fd,
 		peer:     peer,
 		accepted: now,
-		ctx:      ctx,
-		cancel:   cancel,
 	}
 	f.cnt.startSession(now)
 	f.cnt.ConnTot.Add(1)

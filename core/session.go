@@ -32,8 +32,9 @@ type session struct {
 	be       *Backend
 	peer     netip.AddrPort
 	accepted time.Time
-	ctx      context.Context
-	cancel   context.CancelFunc
+	rec      logging.SessionRecord // its log record, filled as it goes
+	// counters is what the relay counts the bytes into (relayOptions).
+	counters [8]*atomic.Int64
 
 	srv atomic.Pointer[Server]
 	in  atomic.Int64 // bytes client→server
@@ -42,12 +43,34 @@ type session struct {
 	killedBy atomic.Uint32
 	ended    atomic.Bool // end has run
 
-	mu sync.Mutex // guards client and relayed
+	mu sync.Mutex // guards client, relayed, ctx and cancel
 	// client is the client's socket until the relay takes it over with
 	// the connect (-1 then, or once closed).
 	client int
 	// relayed is the session's relay (connecting, or relaying).
 	relayed *relay.Session
+	// ctx is what the session's goroutine waits with (a queue slot, a
+	// turn-around), made the first time it waits (waitCtx): most
+	// sessions never do, and a context was two allocations per
+	// connection. kill cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// waitCtx is the session's context for waiting, cancelled once it is
+// killed. Not a child of the core's context: registering with it would
+// take its lock for every session, from every loop at once; Stop cuts
+// each session itself.
+func (s *session) waitCtx() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.killedBy.Load() != 0 {
+			s.cancel()
+		}
+	}
+	return s.ctx
 }
 
 // kill cuts the session from outside: it records why, cancels what is
@@ -58,8 +81,10 @@ func (s *session) kill(cause byte) {
 	if !s.killedBy.CompareAndSwap(0, uint32(cause)) {
 		return
 	}
-	s.cancel()
 	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+	}
 	r := s.relayed
 	s.mu.Unlock()
 	if r != nil {
@@ -79,20 +104,61 @@ func (s *session) localPort() int {
 }
 
 // sessionSet is the live sessions of a server (or of the whole
-// process), so that they can be listed and cut. It is a sync.Map, whose
-// writers do not share one lock: adding and removing sessions must not
-// serialize the accept path.
+// process), so that they can be listed and cut. Its sessions are spread
+// over shards by id, each with its own lock, so that adding and removing
+// sessions does not serialize the accept path on one lock. (A sync.Map
+// did the same with two allocations per session added.)
 type sessionSet struct {
-	m sync.Map // *session → struct{}
+	shards [sessionShards]sessionShard
 }
 
-func (ss *sessionSet) add(s *session) { ss.m.Store(s, struct{}{}) }
+const sessionShards = 16
 
-func (ss *sessionSet) remove(s *session) { ss.m.Delete(s) }
+type sessionShard struct {
+	mu sync.Mutex
+	m  map[*session]struct{}
+	_  [48]byte // a cache line each: loops on different shards do not share one
+}
 
-// each calls fn for every session in the set, until fn returns false.
+func (ss *sessionSet) shard(s *session) *sessionShard {
+	return &ss.shards[s.id%sessionShards]
+}
+
+func (ss *sessionSet) add(s *session) {
+	sh := ss.shard(s)
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = map[*session]struct{}{}
+	}
+	sh.m[s] = struct{}{}
+	sh.mu.Unlock()
+}
+
+func (ss *sessionSet) remove(s *session) {
+	sh := ss.shard(s)
+	sh.mu.Lock()
+	delete(sh.m, s)
+	sh.mu.Unlock()
+}
+
+// each calls fn for every session in the set, until fn returns false; fn
+// runs with no lock held, and may not see sessions added meanwhile.
 func (ss *sessionSet) each(fn func(*session) bool) {
-	ss.m.Range(func(k, _ any) bool { return fn(k.(*session)) })
+	var batch []*session
+	for i := range ss.shards {
+		sh := &ss.shards[i]
+		sh.mu.Lock()
+		batch = batch[:0]
+		for s := range sh.m {
+			batch = append(batch, s)
+		}
+		sh.mu.Unlock()
+		for _, s := range batch {
+			if !fn(s) {
+				return
+			}
+		}
+	}
 }
 
 // shutdown kills every session in the set and returns how many.
@@ -107,8 +173,8 @@ func (ss *sessionSet) shutdown(cause byte) int {
 }
 
 // record starts the session's log record.
-func (s *session) record() *logging.SessionRecord {
-	return &logging.SessionRecord{
+func (s *session) record() {
+	s.rec = logging.SessionRecord{
 		Client:   s.peer,
 		Accept:   s.accepted,
 		Frontend: s.fe.name,
@@ -125,39 +191,34 @@ func (s *session) record() *logging.SessionRecord {
 // failed connect (retries, redispatch) and everything that may block go
 // on in a goroutine (goRun).
 func (s *session) start(on *relay.Loop) {
-	rec := s.record()
+	s.record()
 	s.be.cnt.startSession(s.accepted)
 	srv := s.be.tryAssign(s.peer.Addr())
 	if srv == nil {
-		s.goRun(rec, nil, nil)
+		s.goRun(nil, nil)
 		return
 	}
-	rec.Tw = 0
-	s.assigned(srv, 0, rec)
-	err := s.dial(on, srv, rec, func(err error) {
-		if err != nil {
-			s.goRun(rec, srv, err)
-		}
-	})
-	if err != nil {
-		s.goRun(rec, srv, err)
+	s.rec.Tw = 0
+	s.assigned(srv, 0)
+	if err := s.dial(on, srv, nil); err != nil {
+		s.goRun(srv, err)
 	}
 }
 
 // goRun continues the session in a goroutine of its own; srv and err are
 // a first attempt that failed.
-func (s *session) goRun(rec *logging.SessionRecord, srv *Server, err error) {
+func (s *session) goRun(srv *Server, err error) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				s.fe.cnt.Eint.Add(1)
 				s.fe.core.diag.Alert(fmt.Sprintf("session %d: internal error: %v\n%s", s.id, r, debug.Stack()))
-				s.end(s.srv.Load(), "ID", rec)
+				s.end(s.srv.Load(), "ID")
 			}
 		}()
-		srv, term, ok := s.connect(rec, srv, err)
+		srv, term, ok := s.connect(srv, err)
 		if !ok {
-			s.end(srv, term, rec)
+			s.end(srv, term)
 		}
 	}()
 }
@@ -167,11 +228,13 @@ func (s *session) relayOptions(srv *Server) relay.Options {
 	c := s.fe.core
 	be := s.be
 	cfg := be.conf()
+	// Only one relay at a time uses the counters: a retry's follows a
+	// failed connect.
+	s.counters = [8]*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In, &s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out}
 	o := relay.Options{
 		ClientIdle: c.clientTimeout(s.fe.conf()), ServerIdle: c.serverTimeout(cfg),
 		ClientFin: s.fe.conf().Timeouts.ClientFin, ServerFin: cfg.Timeouts.ServerFin,
-		In:  []*atomic.Int64{&s.in, &s.fe.cnt.In, &be.cnt.In, &srv.cnt.In},
-		Out: []*atomic.Int64{&s.out, &s.fe.cnt.Out, &be.cnt.Out, &srv.cnt.Out},
+		In: s.counters[:4:4], Out: s.counters[4:],
 	}
 	if t := c.tunnelTimeout(cfg); t > 0 {
 		o.ClientIdle, o.ServerIdle = t, t
@@ -182,7 +245,7 @@ func (s *session) relayOptions(srv *Server) relay.Options {
 // relayEnded counts how the relay ended and ends the session. It runs on
 // a relay loop's thread, which must not wait: a session whose frontend
 // logs (a write that may block) ends on a goroutine of its own.
-func (s *session) relayEnded(r relay.Result, srv *Server, rec *logging.SessionRecord) {
+func (s *session) relayEnded(r relay.Result, srv *Server) {
 	be := s.be
 	term := ""
 	switch {
@@ -205,25 +268,29 @@ func (s *session) relayEnded(r relay.Result, srv *Server, rec *logging.SessionRe
 		s.fe.core.sessWG.Add(1)
 		go func() {
 			defer s.fe.core.sessWG.Done()
-			s.end(srv, term, rec)
+			s.end(srv, term)
 		}()
 		return
 	}
-	s.end(srv, term, rec)
+	s.end(srv, term)
 }
 
 // end closes what the session still holds, gives back its server and
 // limit slots, counts and logs it. It runs once.
-func (s *session) end(srv *Server, term string, rec *logging.SessionRecord) {
+func (s *session) end(srv *Server, term string) {
 	if !s.ended.CompareAndSwap(false, true) {
 		return
 	}
 	c := s.fe.core
 	be := s.be
+	rec := &s.rec
 	s.mu.Lock()
 	if s.client >= 0 {
 		relay.Close(s.client)
 		s.client = -1
+	}
+	if s.cancel != nil {
+		s.cancel()
 	}
 	s.mu.Unlock()
 	if srv != nil {
@@ -258,7 +325,6 @@ func (s *session) end(srv *Server, term string, rec *logging.SessionRecord) {
 		s.fe.log.Load().Log(logging.Info, rec.TCPLogLine())
 	}
 
-	s.cancel()
 	c.sessions.remove(s)
 	c.actconn.Add(-1)
 	s.l.cnt.Cur.Add(-1)
@@ -274,18 +340,20 @@ func (s *session) end(srv *Server, term string, rec *logging.SessionRecord) {
 // srv and err, when set, are a first attempt that failed. It returns the
 // server holding a slot (nil if none was assigned) and either ok (the
 // relay runs: it will end the session) or the termination state.
-func (s *session) connect(rec *logging.SessionRecord, srv *Server, err error) (_ *Server, term string, ok bool) {
+func (s *session) connect(srv *Server, err error) (_ *Server, term string, ok bool) {
 	c := s.fe.core
 	be := s.be
+	rec := &s.rec
 	cfg := be.conf()
 	retries := cfg.Retries
 	var avoid *Server
 	var queuedTotal time.Duration
+	ctx := s.waitCtx()
 	for {
 		if srv == nil {
 			var queued time.Duration
 			var aerr error
-			srv, queued, aerr = be.assign(s.ctx, s.peer.Addr(), avoid)
+			srv, queued, aerr = be.assign(ctx, s.peer.Addr(), avoid)
 			queuedTotal += queued
 			if aerr != nil {
 				be.cnt.Econ.Add(1)
@@ -299,8 +367,8 @@ func (s *session) connect(rec *logging.SessionRecord, srv *Server, err error) (_
 				return nil, "SC", false
 			}
 			rec.Tw = queuedTotal
-			s.assigned(srv, queued, rec)
-			if err = s.dialWait(srv, rec); err == nil {
+			s.assigned(srv, queued)
+			if err = s.dialWait(srv); err == nil {
 				return srv, "", true
 			}
 		}
@@ -347,7 +415,7 @@ func (s *session) connect(rec *logging.SessionRecord, srv *Server, err error) (_
 		if ct := c.connectTimeout(cfg); ct > 0 {
 			turn = min(turn, ct)
 		}
-		if !timedOut && !c.sleep(s.ctx, turn) {
+		if !timedOut && !c.sleep(ctx, turn) {
 			return srv, "K-", false
 		}
 		if !srv.usable.Load() { // changed during the turn-around: decide again
@@ -361,16 +429,16 @@ func (s *session) connect(rec *logging.SessionRecord, srv *Server, err error) (_
 			avoid, srv = srv, nil
 			continue
 		}
-		if err = s.dialWait(srv, rec); err == nil {
+		if err = s.dialWait(srv); err == nil {
 			return srv, "", true
 		}
 	}
 }
 
 // assigned counts srv's new session, which waited queued for it.
-func (s *session) assigned(srv *Server, queued time.Duration, rec *logging.SessionRecord) {
+func (s *session) assigned(srv *Server, queued time.Duration) {
 	be := s.be
-	rec.Server = srv.name
+	s.rec.Server = srv.name
 	s.srv.Store(srv)
 	now := time.Now()
 	srv.cnt.Tot.Add(1)
@@ -401,9 +469,10 @@ func redispatchNow(n, max, interval int) bool {
 
 // dial starts connecting to srv within `timeout connect`, on relay loop
 // on when called on its thread (else nil); the relay takes over once
-// connected. then hears the outcome, on a relay loop's thread (it must
-// not block); an error returned now means no attempt was started.
-func (s *session) dial(on *relay.Loop, srv *Server, rec *logging.SessionRecord, then func(error)) error {
+// connected. wait, if not nil, receives the outcome; else a failure
+// continues the session in a goroutine (goRun). An error returned now
+// means no attempt was started.
+func (s *session) dial(on *relay.Loop, srv *Server, wait chan error) error {
 	c := s.fe.core
 	be := s.be
 	addr := srv.addr.Load()
@@ -412,32 +481,20 @@ func (s *session) dial(on *relay.Loop, srv *Server, rec *logging.SessionRecord, 
 	if !addr.ip.IsValid() {
 		return &net.AddrError{Err: "unresolved address", Addr: addr.host}
 	}
-	to := addr.ap
+	a := &attempt{s: s, srv: srv, to: addr.ap, wait: wait}
 	if addr.port == 0 {
-		to = netip.AddrPortFrom(addr.ip, uint16(s.localPort()))
-	}
-	opErr := func(err error) error {
-		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(to), Err: err}
+		a.to = netip.AddrPortFrom(addr.ip, uint16(s.localPort()))
 	}
 	o := s.relayOptions(srv)
-	start := time.Now()
+	a.start = time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.killedBy.Load() != 0 {
-		return opErr(relay.ErrKilled)
+		return a.opErr(relay.ErrKilled)
 	}
-	r, err := c.relay.Dial(on, to, c.connectTimeout(be.conf()), s.client, o,
-		func(err error) {
-			if err != nil {
-				then(opErr(err))
-				return
-			}
-			s.connected(srv, time.Since(start), rec)
-			then(nil)
-		},
-		func(r relay.Result) { s.relayEnded(r, srv, rec) })
+	r, err := c.relay.Dial(on, a.to, c.connectTimeout(be.conf()), s.client, o, a)
 	if err != nil {
-		return opErr(err)
+		return a.opErr(err)
 	}
 	s.relayed = r
 	return nil
@@ -445,19 +502,40 @@ func (s *session) dial(on *relay.Loop, srv *Server, rec *logging.SessionRecord, 
 
 // dialWait is dial for the session's goroutine: it waits for the
 // outcome.
-func (s *session) dialWait(srv *Server, rec *logging.SessionRecord) error {
-	result := make(chan error, 1)
-	if err := s.dial(nil, srv, rec, func(err error) { result <- err }); err != nil {
+func (s *session) dialWait(srv *Server) error {
+	wait := make(chan error, 1)
+	if err := s.dial(nil, srv, wait); err != nil {
 		return err
 	}
-	return <-result
+	return <-wait
 }
 
-// connected counts a connect that took took; the client's socket is the
-// relay's from now on.
-func (s *session) connected(srv *Server, took time.Duration, rec *logging.SessionRecord) {
-	be := s.be
-	rec.Tc = took
+// attempt is one connect of a session to a server and the relay that
+// follows it: what the relay tells, on its loop's thread.
+type attempt struct {
+	s     *session
+	srv   *Server
+	to    netip.AddrPort
+	start time.Time
+	wait  chan error // see dial
+}
+
+// Connected counts a connect that succeeded (the client's socket is the
+// relay's from now on), or passes the failure on.
+func (a *attempt) Connected(err error) {
+	s := a.s
+	if err != nil {
+		err = a.opErr(err)
+		if a.wait == nil {
+			s.goRun(a.srv, err)
+			return
+		}
+		a.wait <- err
+		return
+	}
+	took := time.Since(a.start)
+	be, srv := s.be, a.srv
+	s.rec.Tc = took
 	be.cnt.CTime.add(took.Milliseconds())
 	srv.cnt.CTime.add(took.Milliseconds())
 	raiseMax(&be.cnt.CTimeMax, took.Milliseconds())
@@ -465,6 +543,17 @@ func (s *session) connected(srv *Server, took time.Duration, rec *logging.Sessio
 	s.mu.Lock()
 	s.client = -1
 	s.mu.Unlock()
+	if a.wait != nil {
+		a.wait <- nil
+	}
+}
+
+// Ended ends the session with its relay.
+func (a *attempt) Ended(r relay.Result) { a.s.relayEnded(r, a.srv) }
+
+// opErr words a failed connect as net.Dial would.
+func (a *attempt) opErr(err error) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(a.to), Err: err}
 }
 
 func isTimeout(err error) bool {

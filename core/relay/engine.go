@@ -106,31 +106,40 @@ type Result struct {
 var ErrKilled = errors.New("relay: session killed while connecting")
 
 // start opens s's session on loop on (nil: the engine picks one): it
-// registers the server's socket, waits for the connect (until timeout, if
-// any), then relays. Called on on's own thread, it defers the work to the
-// end of the loop's turn rather than posting it: no eventfd write and
-// read, and no other thread woken, for a session accepted there (two
-// system calls and a wake-up of the other loop for every other
-// connection before).
-func (e *Engine) start(on *Loop, s *Session, timeout time.Duration) {
-	l, run := e.pick(on), (*Loop).post
-	if l == on {
-		run = (*Loop).later
-	}
+// waits for the connect (until its timeout, if any), then relays. Called
+// on on's own thread, it defers the work to the end of the loop's turn
+// rather than posting it: no eventfd write and read, and no other thread
+// woken, for a session accepted there (two system calls and a wake-up of
+// the other loop for every other connection before).
+func (e *Engine) start(on *Loop, s *Session) {
+	l := e.pick(on)
 	l.sessions.Add(1)
 	s.l = l
-	run(l, func() {
-		s.idx = -1
-		s.connecting = true
-		if err := l.add(s.srv); err != nil {
-			s.connectFailed(err)
-			return
-		}
-		if timeout > 0 {
-			s.connectBy = l.now + timeout
-			s.reschedule()
-		}
-	})
+	if l == on {
+		l.deferred = append(l.deferred, s)
+		return
+	}
+	l.post(s.begin)
+}
+
+// begin registers the server's socket with s's loop and waits for the
+// connect.
+func (s *Session) begin() {
+	l := s.l
+	s.idx = -1
+	s.connecting = true
+	// The client's socket is registered once connected: registered with
+	// the server's, its first bytes often woke the loop on their own
+	// while the connect went on (context switches per connection under
+	// redis-benchmark -k 0: 0.70 against 0.60).
+	if err := l.add(s.srv); err != nil {
+		s.connectFailed(err)
+		return
+	}
+	if s.connectTimeout > 0 {
+		s.connectBy = l.now + s.connectTimeout
+		s.reschedule()
+	}
 }
 
 // pick is the loop a new session goes to: on, the loop that accepted it,
@@ -179,9 +188,9 @@ const yieldEvery = 5 * time.Millisecond
 type Loop struct {
 	epfd, evfd int
 	cmds       commandQueue
-	// deferred is work the loop's own thread asked for (later), run at
-	// the end of the turn.
-	deferred []func()
+	// deferred is the sessions started on the loop's own thread, begun
+	// at the end of the turn.
+	deferred []*Session
 	// sessions counts the sessions given to the loop and not yet ended
 	// (connecting or relaying), for pick.
 	sessions atomic.Int64
@@ -225,19 +234,14 @@ func (l *Loop) post(fn func()) {
 	}
 }
 
-// later runs fn once the events or commands the loop is handling are
-// done, before it takes the next commands. Only the loop's own thread
-// may call it.
-func (l *Loop) later(fn func()) { l.deferred = append(l.deferred, fn) }
-
-// runDeferred runs what was deferred, and what that defers in turn; it
-// returns spare, emptied, for reuse.
-func (l *Loop) runDeferred(spare []func()) []func() {
+// runDeferred begins the deferred sessions; it returns spare, emptied,
+// for reuse.
+func (l *Loop) runDeferred(spare []*Session) []*Session {
 	for len(l.deferred) > 0 {
 		batch := l.deferred
 		l.deferred = spare[:0]
-		for _, fn := range batch {
-			fn()
+		for _, s := range batch {
+			s.begin()
 		}
 		clear(batch)
 		spare = batch
@@ -273,6 +277,7 @@ func (l *Loop) run() {
 	defer close(l.stopped)
 	events := make([]unix.EpollEvent, 256)
 	var batch []func()
+	var begun []*Session
 	var yielded time.Duration
 	for {
 		n, err := unix.EpollWait(l.epfd, events, l.timers.waitMillis(l.now))
@@ -308,7 +313,7 @@ func (l *Loop) run() {
 		}
 		// What the events deferred runs before any command, which may
 		// be about it (a Kill posted once Dial returned).
-		batch = l.runDeferred(batch)
+		begun = l.runDeferred(begun)
 		if commands {
 			var b [8]byte
 			unix.Read(l.evfd, b[:])
@@ -317,7 +322,7 @@ func (l *Loop) run() {
 				fn()
 			}
 			clear(batch)
-			batch = l.runDeferred(batch)
+			begun = l.runDeferred(begun)
 		}
 		l.expire()
 		if l.stopping {

@@ -43,11 +43,11 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 			if err != nil {
 				return false
 			}
-			_, err = e.Dial(on, netip.MustParseAddrPort(to), time.Second, fd, o, func(err error) {
+			_, err = e.Dial(on, netip.MustParseAddrPort(to), time.Second, fd, o, handler{func(err error) {
 				if err != nil {
 					Close(fd)
 				}
-			}, func(r Result) { p.results <- r })
+			}, func(r Result) { p.results <- r }})
 			if err != nil {
 				Close(fd)
 			}
@@ -62,6 +62,15 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	})
 	return p
 }
+
+// handler is a Handler made of two functions.
+type handler struct {
+	connected func(error)
+	ended     func(Result)
+}
+
+func (h handler) Connected(err error) { h.connected(err) }
+func (h handler) Ended(r Result)      { h.ended(r) }
 
 func (p *proxy) result(t *testing.T) Result {
 	t.Helper()
@@ -88,9 +97,18 @@ func newEngine(t *testing.T, n int) *Engine {
 // server runs fn for each connection to a loopback listener.
 func server(t *testing.T, fn func(net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := serverOn(t, "tcp", "127.0.0.1", fn)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return addr
+}
+
+// serverOn is server on another loopback address, which may not exist.
+func serverOn(t *testing.T, network, host string, fn func(net.Conn)) (string, error) {
+	ln, err := net.Listen(network, host+":0")
+	if err != nil {
+		return "", err
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -105,7 +123,7 @@ func server(t *testing.T, fn func(net.Conn)) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return ln.Addr().String(), nil
 }
 
 func echo(c net.Conn) { io.Copy(c, c) }
@@ -277,14 +295,14 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 		}
 	}
 	connected, ended := make(chan error, 1), make(chan Result, 1)
-	s, err := e.Dial(nil, netip.MustParseAddrPort(addr), timeout, fd, Options{},
+	s, err := e.Dial(nil, netip.MustParseAddrPort(addr), timeout, fd, Options{}, handler{
 		func(err error) {
 			if err != nil {
 				Close(fd)
 			}
 			connected <- err
 		},
-		func(r Result) { ended <- r })
+		func(r Result) { ended <- r }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,6 +454,36 @@ func TestTryAcceptPeer(t *testing.T) {
 		}
 		if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); peer != want {
 			t.Errorf("%s: peer %v; want %v", network, peer, want)
+		}
+	}
+}
+
+// TestDialAddressFamilies: a server's IPv4, IPv4-mapped and IPv6
+// addresses are each reached over the family they name, the mapped one
+// over IPv4 (the connect writes the socket address itself).
+func TestDialAddressFamilies(t *testing.T) {
+	// whereAmI answers with the address the connection reached.
+	whereAmI := func(network, host string) (string, bool) {
+		addr, err := serverOn(t, network, host, func(c net.Conn) { io.WriteString(c, c.LocalAddr().String()) })
+		if err != nil {
+			t.Logf("%s: %v (no loopback for it here)", network, err)
+		}
+		return addr, err == nil
+	}
+	v4, _ := whereAmI("tcp4", "127.0.0.1")
+	_, port, _ := net.SplitHostPort(v4)
+	cases := map[string]string{ // dialled → reached
+		v4:                           v4,
+		"[::ffff:127.0.0.1]:" + port: v4,
+	}
+	if v6, ok := whereAmI("tcp6", "[::1]"); ok {
+		cases[v6] = v6
+	}
+	for to, want := range cases {
+		p := startProxy(t, to, Options{})
+		got, err := io.ReadAll(dial(t, p.Addr))
+		if err != nil || string(got) != want {
+			t.Errorf("relaying to %s reached %q (%v); want %s", to, got, err, want)
 		}
 	}
 }

@@ -65,15 +65,17 @@ type dir struct {
 type Session struct {
 	l        *Loop
 	cli, srv *end
+	ends     [2]end // what cli and srv point to: one allocation
 	up, down dir
 	opts     Options
-	done     func(Result)
+	h        Handler
 	ended    bool
-	// connecting is set until the server's connect has an outcome,
-	// which connected receives; connectBy is its deadline (0: none).
-	connecting bool
-	connectBy  time.Duration
-	connected  func(error)
+	// connecting is set until the server's connect has an outcome, which
+	// h hears; connectBy is its deadline (0: none), connectTimeout after
+	// the connect began.
+	connecting     bool
+	connectBy      time.Duration
+	connectTimeout time.Duration
 	// due is when the session's timeouts are next looked at; idx is its
 	// place in the loop's timer heap (-1: not in it).
 	due time.Duration
@@ -98,7 +100,7 @@ func (s *Session) connectDone(failed bool) {
 	}
 	l := s.l
 	s.connecting = false
-	s.report(func() { s.connected(nil) })
+	s.report(func() { s.h.Connected(nil) })
 	s.up = dir{src: s.cli, dst: s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
 	s.down = dir{src: s.srv, dst: s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
 	s.up.other, s.down.other = &s.down, &s.up
@@ -113,7 +115,7 @@ func (s *Session) connectDone(failed bool) {
 }
 
 // connectFailed gives up the connect: the server's socket is closed, the
-// client's is left to the caller, and connected hears why.
+// client's is left to the caller, and the handler hears why.
 func (s *Session) connectFailed(err error) {
 	s.connecting, s.ended = false, true
 	s.l.sessions.Add(-1)
@@ -121,7 +123,7 @@ func (s *Session) connectFailed(err error) {
 		heap.Remove(&s.l.timers, s.idx)
 	}
 	s.l.drop(s.srv)
-	s.report(func() { s.connected(err) })
+	s.report(func() { s.h.Connected(err) })
 }
 
 // report runs one of the caller's handlers; a panic in it is written to
@@ -362,7 +364,22 @@ func (d *dir) releasePipe(l *Loop) {
 
 // fail ends the session because side's socket failed.
 func (s *Session) fail(side byte) {
-	s.finish(Result{Term: string([]byte{side, 'D'}), Side: side})
+	s.finish(Result{Term: term(side, false), Side: side})
+}
+
+// term is the termination state of a session whose side failed, or timed
+// out: constants, where building the string allocated (on every
+// reschedule, for deadline's).
+func term(side byte, timedOut bool) string {
+	switch {
+	case side == 'C' && timedOut:
+		return "cD"
+	case side == 'C':
+		return "CD"
+	case timedOut:
+		return "sD"
+	}
+	return "SD"
 }
 
 // finish closes both sockets and reports r, once.
@@ -384,7 +401,7 @@ func (s *Session) finish(r Result) {
 	s.up.releasePipe(l)
 	s.down.releasePipe(l)
 	s.up.pending, s.down.pending = nil, nil
-	s.report(func() { s.done(r) })
+	s.report(func() { s.h.Ended(r) })
 }
 
 // idle is the timeout of e's side, or its -fin one once the other
@@ -426,7 +443,7 @@ func (s *Session) deadline() (at time.Duration, r Result, ok bool) {
 		}
 		if t := from + idle; idle > 0 && (!ok || t < at) {
 			at, ok = t, true
-			r = Result{Term: string([]byte{side + 'a' - 'A', 'D'}), Side: side}
+			r = Result{Term: term(side, true), Side: side}
 		}
 	}
 	return at, r, ok

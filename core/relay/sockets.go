@@ -81,9 +81,15 @@ func (l *Listener) TryAccept() (fd int, peer netip.AddrPort, err error) {
 		case unix.ECONNABORTED, unix.EINTR:
 			continue // gone before it was taken: take the next
 		}
+		if errno == unix.EAGAIN {
+			return -1, peer, errAcceptAgain // every batch ends with it
+		}
 		return -1, peer, os.NewSyscallError("accept4", errno)
 	}
 }
+
+// errAcceptAgain is TryAccept's "none waits", made once.
+var errAcceptAgain = os.NewSyscallError("accept4", unix.EAGAIN)
 
 // rawAddrPort reads an IPv4 or IPv6 address from what the kernel wrote
 // (accept4, getsockname).
@@ -107,35 +113,62 @@ func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
 // Stop the watch on it first.
 func (l *Listener) Close() { unix.Close(l.fd) }
 
+// Handler hears what becomes of a session Dial started, on the loop's
+// thread (it must not block). One value per session rather than two
+// closures: the closures and what they captured were a third of the
+// allocations made per connection.
+type Handler interface {
+	// Connected is the connect's outcome: nil once established, and the
+	// engine then owns the client's socket, relays until both
+	// directions end or one fails, closes both sockets and calls
+	// Ended; else the error (refused, os.ErrDeadlineExceeded after the
+	// timeout, ErrKilled), and the client's socket is still the
+	// caller's.
+	Connected(err error)
+	// Ended is how the relay ended.
+	Ended(r Result)
+}
+
 // Dial connects a new socket to to and, once connected, relays between
-// it and client. connected is called on the loop's thread with the
-// connect's outcome: nil once established, and the engine then owns
-// client, relays until both directions end or one fails, closes both
-// sockets and calls done, also on the loop's thread (neither may block);
-// else the error (refused, os.ErrDeadlineExceeded after timeout if not
-// zero, ErrKilled), and client is still the caller's. Connecting and
-// relaying in one request saves a hand-off between threads per session.
-// on is the loop whose thread calls Dial (from a Watch callback), which
-// the session then stays on; nil lets the engine pick one.
-func (e *Engine) Dial(on *Loop, to netip.AddrPort, timeout time.Duration, client int, o Options, connected func(error), done func(Result)) (*Session, error) {
-	family, sa := unix.AF_INET, sockaddr(to)
-	if _, v6 := sa.(*unix.SockaddrInet6); v6 {
+// it and client, telling h (see Handler). Connecting and relaying in one
+// request saves a hand-off between threads per session. on is the loop
+// whose thread calls Dial (from a Watch callback), which the session
+// then stays on; nil lets the engine pick one. timeout bounds the
+// connect (zero: no bound).
+func (e *Engine) Dial(on *Loop, to netip.AddrPort, timeout time.Duration, client int, o Options, h Handler) (*Session, error) {
+	fd, err := connect(to)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{opts: o, h: h, idx: -1, connectTimeout: timeout}
+	s.ends = [2]end{{fd: client, side: 'C', s: s}, {fd: fd, side: 'S', s: s}}
+	s.cli, s.srv = &s.ends[0], &s.ends[1]
+	e.start(on, s)
+	return s, nil
+}
+
+// connect opens a non-blocking socket and starts connecting it to to.
+func connect(to netip.AddrPort) (int, error) {
+	family := unix.AF_INET
+	if !to.Addr().Unmap().Is4() {
 		family = unix.AF_INET6
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return -1, os.NewSyscallError("socket", err)
 	}
 	noDelay(fd)
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+	// The system call itself, with the address on the stack:
+	// unix.Connect takes it as an interface, a heap allocation per
+	// connection.
+	var sa unix.RawSockaddrAny
+	size := putAddrPort(&sa, to)
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(size))
+	if errno != 0 && errno != unix.EINPROGRESS {
 		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+		return -1, os.NewSyscallError("connect", errno)
 	}
-	s := &Session{opts: o, connected: connected, done: done, idx: -1}
-	s.cli = &end{fd: client, side: 'C', s: s}
-	s.srv = &end{fd: fd, side: 'S', s: s}
-	e.start(on, s, timeout)
-	return s, nil
+	return fd, nil
 }
 
 // Watch is a descriptor every loop of an engine waits on, such as a
@@ -234,16 +267,28 @@ func noDelay(fd int) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 }
 
-func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+// putAddrPort writes ap into sa as the kernel reads it, and returns its
+// length: IPv4 (also for an IPv4-mapped address) or IPv6, with the
+// zone's interface index.
+func putAddrPort(sa *unix.RawSockaddrAny, ap netip.AddrPort) uint32 {
+	port := func(p *uint16) { // in network order, whatever the host's
+		b := (*[2]byte)(unsafe.Pointer(p))
+		b[0], b[1] = byte(ap.Port()>>8), byte(ap.Port())
+	}
 	ip := ap.Addr()
 	if ip.Is4() || ip.Is4In6() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.Unmap().As4()}
+		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		in.Family, in.Addr = unix.AF_INET, ip.Unmap().As4()
+		port(&in.Port)
+		return unix.SizeofSockaddrInet4
 	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
+	in := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+	in.Family, in.Addr = unix.AF_INET6, ip.As16()
+	port(&in.Port)
 	if z := ip.Zone(); z != "" {
 		if ifi, err := net.InterfaceByName(z); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
+			in.Scope_id = uint32(ifi.Index)
 		}
 	}
-	return sa
+	return unix.SizeofSockaddrInet6
 }
