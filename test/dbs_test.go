@@ -271,7 +271,12 @@ func startMariaDB(t testing.TB) *mariaServer {
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	m := &mariaServer{Addr: addr, Port: port, dir: dir, bin: bin, as: as, sock: filepath.Join(dir, "mysqld.sock")}
-	runAs(t, as, install, "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--auth-root-authentication-method=normal", "--skip-test-db")
+	// Its temporary files in its own directory, not /tmp: bootstraps run
+	// side by side (and ones killed earlier leave files behind), and
+	// one failed with "Could not remove temporary table
+	// '/tmp/#sql-temptable-...'" and "Unknown table 'mysql.tmp_user_sys'".
+	runAs(t, as, install, "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--tmpdir="+dir,
+		"--auth-root-authentication-method=normal", "--skip-test-db")
 	m.Start(t)
 	t.Cleanup(func() { m.stop() })
 	return m
@@ -282,7 +287,7 @@ func startMariaDB(t testing.TB) *mariaServer {
 func (m *mariaServer) Start(t testing.TB) {
 	t.Helper()
 	m.cmd = command(m.as, m.bin, "--no-defaults",
-		"--datadir="+filepath.Join(m.dir, "data"), "--socket="+m.sock, "--port="+m.Port,
+		"--datadir="+filepath.Join(m.dir, "data"), "--tmpdir="+m.dir, "--socket="+m.sock, "--port="+m.Port,
 		"--bind-address=127.0.0.1", "--pid-file="+filepath.Join(m.dir, "mysqld.pid"),
 		"--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--skip-log-bin")
 	if err := m.cmd.Start(); err != nil {
