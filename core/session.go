@@ -346,6 +346,9 @@ func (s *session) connect(srv *Server, err error) (_ *Server, term string, ok bo
 	rec := &s.rec
 	cfg := be.conf()
 	retries := cfg.Retries
+	// avoid is the server a redispatch left, which the next assignment
+	// counts: a redispatch if it lands elsewhere (wredis on avoid and
+	// the backend), else a retry (wretr), as HAProxy counts them.
 	var avoid *Server
 	var queuedTotal time.Duration
 	ctx := s.waitCtx()
@@ -367,6 +370,14 @@ func (s *session) connect(srv *Server, err error) (_ *Server, term string, ok bo
 				return nil, "SC", false
 			}
 			rec.Tw = queuedTotal
+			if avoid != nil && srv != avoid {
+				avoid.cnt.Redisp.Add(1)
+				be.cnt.Redisp.Add(1)
+				rec.Redispatched = true
+			} else if avoid != nil {
+				srv.cnt.Retries.Add(1)
+				be.cnt.Retries.Add(1)
+			}
 			s.assigned(srv, queued)
 			if err = s.dialWait(srv); err == nil {
 				return srv, "", true
@@ -386,27 +397,22 @@ func (s *session) connect(srv *Server, err error) (_ *Server, term string, ok bo
 			return srv, "SC", false
 		}
 		rec.Retries++
-		srv.cnt.Retries.Add(1)
-		be.cnt.Retries.Add(1)
 		// A server taken out of rotation meanwhile (maint, drain, down)
 		// gets no retry: redispatch at once if allowed, as HAProxy does
 		// for a server no longer running, else give up.
 		gone := !srv.usable.Load()
-		if gone && !cfg.Redispatch {
+		if cfg.Redispatch && (gone || redispatchNow(rec.Retries, retries, cfg.RedispatchInterval)) {
+			srv.sessions.remove(s)
+			srv.release()
+			avoid, srv = srv, nil // counted once assigned
+			continue
+		}
+		srv.cnt.Retries.Add(1)
+		be.cnt.Retries.Add(1)
+		if gone {
 			srv.cnt.Econ.Add(1)
 			be.cnt.Econ.Add(1)
 			return srv, "SC", false
-		}
-		if cfg.Redispatch && (gone || redispatchNow(rec.Retries, retries, cfg.RedispatchInterval)) {
-			srv.cnt.Redisp.Add(1)
-			be.cnt.Redisp.Add(1)
-			rec.Redispatched = true
-			srv.cnt.Redisp.Add(1)
-			be.cnt.Redisp.Add(1)
-			srv.sessions.remove(s)
-			srv.release()
-			avoid, srv = srv, nil
-			continue
 		}
 		// HAProxy's turn-around: wait a second (or timeout connect, if
 		// shorter) before trying the same server again, unless the
