@@ -71,12 +71,19 @@ listen pg_ro
 	}
 	sock := filepath.Join(dir, "admin.sock")
 	waitAdminAlive(t, sock)
-	stat := adminSend(t, sock, "show stat\n")
-	for _, w := range []string{"PostgreSQL primary", "PostgreSQL standby, not primary", "PostgreSQL primary, not standby"} {
-		if !strings.Contains(stat, w) {
-			t.Errorf("show stat lacks %q:\n%s", w, stat)
+	// A check running at the instant of the snapshot shows no
+	// description (its row says "* L7..."), as HAProxy's do: ask until one
+	// snapshot shows all three.
+	var stat string
+	waitFor(t, 5*time.Second, func() error {
+		stat = adminSend(t, sock, "show stat\n")
+		for _, w := range []string{"PostgreSQL primary", "PostgreSQL standby, not primary", "PostgreSQL primary, not standby"} {
+			if !strings.Contains(stat, w) {
+				return fmt.Errorf("show stat lacks %q:\n%s", w, stat)
+			}
 		}
-	}
+		return nil
+	})
 	if strings.Contains(stat+p.Stderr.String(), "secret") {
 		t.Error("the password appears in show stat or the logs")
 	}
