@@ -76,6 +76,18 @@ func (e *echoServer) close() {
 	e.wg.Wait()
 }
 
+// deadAddr is a 127.0.0.1 address nothing listens on: connects to it
+// are refused.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return ln.Addr().String()
+}
+
 // startCore parses cfg (text with %s replaced by args), makes every bind
 // listen on a kernel-chosen port of 127.0.0.1, and starts it.
 func startCore(t *testing.T, cfg string, args ...any) *Core {

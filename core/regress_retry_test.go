@@ -7,10 +7,7 @@ import (
 )
 
 func TestRetrySkipsServerPutInMaint(t *testing.T) {
-	// reserve a port, then free it so connects are refused
-	tmp, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := tmp.Addr().String()
-	tmp.Close()
+	addr := deadAddr(t)
 	c := startCore(t, `
 listen app
     bind 127.0.0.1:1
@@ -45,9 +42,7 @@ listen app
 // and no retry (wretr): HAProxy 2.6 on the same configuration shows
 // wredis 1 and wretr 0 on both rows.
 func TestRedispatchCountedOnce(t *testing.T) {
-	tmp, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := tmp.Addr().String()
-	tmp.Close()
+	refused := deadAddr(t)
 	s2 := startEcho(t, "s2")
 	c := startCore(t, `
 listen app

@@ -370,11 +370,13 @@ func (s *session) connect(srv *Server, err error) (_ *Server, term string, ok bo
 				return nil, "SC", false
 			}
 			rec.Tw = queuedTotal
-			if avoid != nil && srv != avoid {
+			switch {
+			case avoid == nil:
+			case srv != avoid:
 				avoid.cnt.Redisp.Add(1)
 				be.cnt.Redisp.Add(1)
 				rec.Redispatched = true
-			} else if avoid != nil {
+			default:
 				srv.cnt.Retries.Add(1)
 				be.cnt.Retries.Add(1)
 			}

@@ -126,21 +126,15 @@ func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 		s.check.health = s.check.rise
 		s.check.paused = false
 		if b.probe.IsRoleCheck() {
-			// Back out of rotation until its role is proven again.
-			s.check.health = s.check.rise - 1
-			s.op = OpStopped
-			return
+			s.check.health = s.check.rise - 1 // one success from up
 		}
 	}
-	if !s.agentAllowsUpLocked() {
-		s.op = OpStopped // the agent said down while it was in maintenance
+	if !b.leavesMaintUpLocked(s) {
+		s.op = OpStopped
 		return
 	}
 	if s.track != nil && s.trackOp != OpRunning && s.trackOp != OpStarting {
 		s.op = s.trackOp
-		if s.op == OpStopped {
-			return
-		}
 	} else {
 		s.op = b.upStateLocked(s, now)
 	}
@@ -149,8 +143,10 @@ func (b *Backend) bringUpLocked(s *Server, now time.Time) {
 }
 
 // leavesMaintUpLocked reports whether s, taken out of maintenance now,
-// would take traffic at once under bringUpLocked's rules, rather than
-// wait for a role check, an agent or the server it tracks.
+// takes traffic at once rather than waiting: for its role to be proven
+// again by a check, for its agent (which said down meanwhile), or for
+// the server it tracks. bringUpLocked and a failover's refusal both go
+// by it.
 func (b *Backend) leavesMaintUpLocked(s *Server) bool {
 	switch {
 	case s.check.enabled && b.probe.IsRoleCheck(), !s.agentAllowsUpLocked():

@@ -115,10 +115,7 @@ func startHAProxy(t testing.TB, bin, cfg string) *haproxyProc {
 	}
 	go func() { h.cmd.Wait(); close(h.done) }()
 	t.Cleanup(func() {
-		h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.done:
-		case <-time.After(5 * time.Second):
+		if !h.stop() {
 			h.cmd.Process.Kill()
 			<-h.done
 		}
@@ -127,6 +124,18 @@ func startHAProxy(t testing.TB, bin, cfg string) *haproxyProc {
 		}
 	})
 	return h
+}
+
+// stop asks HAProxy to end (SIGTERM) and reports whether it did within
+// 5 s.
+func (h *haproxyProc) stop() bool {
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-h.done:
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
 }
 
 // compatGlobal is the global section every scenario starts with: the three

@@ -511,11 +511,9 @@ listen redis
 // serverStatus is a server's status column in show stat.
 func serverStatus(t testing.TB, sock, backend, server string) string {
 	t.Helper()
-	for _, l := range strings.Split(adminSend(t, sock, "show stat\n"), "\n") {
-		if f := strings.Split(l, ","); len(f) > 17 && f[0] == backend && f[1] == server {
-			return f[17]
-		}
+	row, ok := statByServer(adminSend(t, sock, "show stat\n"))[backend+"/"+server]
+	if !ok {
+		t.Fatalf("show stat has no %s/%s", backend, server)
 	}
-	t.Fatalf("show stat has no %s/%s", backend, server)
-	return ""
+	return row["status"]
 }

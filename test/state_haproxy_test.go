@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -71,10 +70,7 @@ backend be
 	// documented procedure.
 	saved := adminSend(t, sock, "show servers state\n")
 	writeFile(t, dir, "state", saved)
-	hap.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-hap.done:
-	case <-time.After(5 * time.Second):
+	if !hap.stop() {
 		t.Fatalf("haproxy did not exit within 5s of SIGTERM:\n%s", hap.out)
 	}
 	// c's old address dies: only its new one (d) can pass a check or

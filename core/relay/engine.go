@@ -132,7 +132,7 @@ func (s *Session) begin() {
 	// the server's, its first bytes often woke the loop on their own
 	// while the connect went on (context switches per connection under
 	// redis-benchmark -k 0: 0.70 against 0.60).
-	if err := l.add(s.srv); err != nil {
+	if err := l.add(&s.srv); err != nil {
 		s.connectFailed(err)
 		return
 	}
@@ -234,19 +234,13 @@ func (l *Loop) post(fn func()) {
 	}
 }
 
-// runDeferred begins the deferred sessions; it returns spare, emptied,
-// for reuse.
-func (l *Loop) runDeferred(spare []*Session) []*Session {
-	for len(l.deferred) > 0 {
-		batch := l.deferred
-		l.deferred = spare[:0]
-		for _, s := range batch {
-			s.begin()
-		}
-		clear(batch)
-		spare = batch
+// runDeferred begins the deferred sessions.
+func (l *Loop) runDeferred() {
+	for _, s := range l.deferred {
+		s.begin()
 	}
-	return spare
+	clear(l.deferred)
+	l.deferred = l.deferred[:0]
 }
 
 // add registers e for every readiness edge: edge-triggered, so that no
@@ -277,7 +271,6 @@ func (l *Loop) run() {
 	defer close(l.stopped)
 	events := make([]unix.EpollEvent, 256)
 	var batch []func()
-	var begun []*Session
 	var yielded time.Duration
 	for {
 		n, err := unix.EpollWait(l.epfd, events, l.timers.waitMillis(l.now))
@@ -313,7 +306,7 @@ func (l *Loop) run() {
 		}
 		// What the events deferred runs before any command, which may
 		// be about it (a Kill posted once Dial returned).
-		begun = l.runDeferred(begun)
+		l.runDeferred()
 		if commands {
 			var b [8]byte
 			unix.Read(l.evfd, b[:])
@@ -322,7 +315,7 @@ func (l *Loop) run() {
 				fn()
 			}
 			clear(batch)
-			begun = l.runDeferred(begun)
+			l.runDeferred()
 		}
 		l.expire()
 		if l.stopping {

@@ -63,6 +63,20 @@ func startProxy(t *testing.T, to string, o Options) *proxy {
 	return p
 }
 
+// acceptOne takes the test's client from rl, which it reaches within 5 s.
+func acceptOne(t *testing.T, rl *Listener) (int, netip.AddrPort) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		fd, peer, err := rl.TryAccept()
+		if err == nil {
+			return fd, peer
+		}
+		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
+			t.Fatalf("accepting the test client: %v", err)
+		}
+	}
+}
+
 // handler is a Handler made of two functions.
 type handler struct {
 	connected func(error)
@@ -285,15 +299,7 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 		t.Fatal(err)
 	}
 	defer rl.Close()
-	var fd int
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if fd, _, err = rl.TryAccept(); err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
-			t.Fatalf("accepting the test client: %v", err)
-		}
-	}
+	fd, _ := acceptOne(t, rl)
 	connected, ended := make(chan error, 1), make(chan Result, 1)
 	s, err := e.Dial(nil, netip.MustParseAddrPort(addr), timeout, fd, Options{}, handler{
 		func(err error) {
@@ -431,18 +437,7 @@ func TestTryAcceptPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var fd int
-		var peer netip.AddrPort
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			fd, peer, err = rl.TryAccept()
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
-				t.Fatalf("%s: %v", network, err)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		fd, peer := acceptOne(t, rl)
 		port := LocalPort(fd)
 		nodelay, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
 		Close(fd)

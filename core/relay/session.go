@@ -64,8 +64,7 @@ type dir struct {
 // Session is one relayed client/server pair.
 type Session struct {
 	l        *Loop
-	cli, srv *end
-	ends     [2]end // what cli and srv point to: one allocation
+	cli, srv end // inside the session: one allocation
 	up, down dir
 	opts     Options
 	h        Handler
@@ -101,10 +100,10 @@ func (s *Session) connectDone(failed bool) {
 	l := s.l
 	s.connecting = false
 	s.report(func() { s.h.Connected(nil) })
-	s.up = dir{src: s.cli, dst: s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
-	s.down = dir{src: s.srv, dst: s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
+	s.up = dir{src: &s.cli, dst: &s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
+	s.down = dir{src: &s.srv, dst: &s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
 	s.up.other, s.down.other = &s.down, &s.up
-	if err := l.add(s.cli); err != nil {
+	if err := l.add(&s.cli); err != nil {
 		unix.Close(s.cli.fd)
 		s.cli.fd = -1
 		s.finish(Result{Term: "ID"})
@@ -122,7 +121,7 @@ func (s *Session) connectFailed(err error) {
 	if s.idx >= 0 {
 		heap.Remove(&s.l.timers, s.idx)
 	}
-	s.l.drop(s.srv)
+	s.l.drop(&s.srv)
 	s.report(func() { s.h.Connected(err) })
 }
 
@@ -393,7 +392,7 @@ func (s *Session) finish(r Result) {
 	if s.idx >= 0 {
 		heap.Remove(&l.timers, s.idx)
 	}
-	for _, e := range []*end{s.cli, s.srv} {
+	for _, e := range []*end{&s.cli, &s.srv} {
 		if e.fd >= 0 {
 			l.drop(e)
 		}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -94,20 +95,20 @@ var errAcceptAgain = os.NewSyscallError("accept4", unix.EAGAIN)
 // rawAddrPort reads an IPv4 or IPv6 address from what the kernel wrote
 // (accept4, getsockname).
 func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
-	port := func(p *uint16) uint16 { // in network order, whatever the host's
-		b := (*[2]byte)(unsafe.Pointer(p))
-		return uint16(b[0])<<8 | uint16(b[1])
-	}
 	switch sa.Addr.Family {
 	case unix.AF_INET:
 		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), port(&in.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), binary.BigEndian.Uint16(portBytes(&in.Port)))
 	case unix.AF_INET6:
 		in := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
-		return netip.AddrPortFrom(netip.AddrFrom16(in.Addr).Unmap(), port(&in.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(in.Addr).Unmap(), binary.BigEndian.Uint16(portBytes(&in.Port)))
 	}
 	return netip.AddrPort{}
 }
+
+// portBytes is a socket address's port as the kernel keeps it, in
+// network order whatever the host's.
+func portBytes(p *uint16) []byte { return (*[2]byte)(unsafe.Pointer(p))[:] }
 
 // Close closes the socket: connections still in its backlog are reset.
 // Stop the watch on it first.
@@ -141,28 +142,22 @@ func (e *Engine) Dial(on *Loop, to netip.AddrPort, timeout time.Duration, client
 		return nil, err
 	}
 	s := &Session{opts: o, h: h, idx: -1, connectTimeout: timeout}
-	s.ends = [2]end{{fd: client, side: 'C', s: s}, {fd: fd, side: 'S', s: s}}
-	s.cli, s.srv = &s.ends[0], &s.ends[1]
+	s.cli, s.srv = end{fd: client, side: 'C', s: s}, end{fd: fd, side: 'S', s: s}
 	e.start(on, s)
 	return s, nil
 }
 
 // connect opens a non-blocking socket and starts connecting it to to.
 func connect(to netip.AddrPort) (int, error) {
-	family := unix.AF_INET
-	if !to.Addr().Unmap().Is4() {
-		family = unix.AF_INET6
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	// The address on the stack, for the system call itself: unix.Connect
+	// takes it as an interface, a heap allocation per connection.
+	var sa unix.RawSockaddrAny
+	size := putAddrPort(&sa, to)
+	fd, err := unix.Socket(int(sa.Addr.Family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	noDelay(fd)
-	// The system call itself, with the address on the stack:
-	// unix.Connect takes it as an interface, a heap allocation per
-	// connection.
-	var sa unix.RawSockaddrAny
-	size := putAddrPort(&sa, to)
 	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(size))
 	if errno != 0 && errno != unix.EINPROGRESS {
 		unix.Close(fd)
@@ -271,20 +266,16 @@ func noDelay(fd int) {
 // length: IPv4 (also for an IPv4-mapped address) or IPv6, with the
 // zone's interface index.
 func putAddrPort(sa *unix.RawSockaddrAny, ap netip.AddrPort) uint32 {
-	port := func(p *uint16) { // in network order, whatever the host's
-		b := (*[2]byte)(unsafe.Pointer(p))
-		b[0], b[1] = byte(ap.Port()>>8), byte(ap.Port())
-	}
 	ip := ap.Addr()
 	if ip.Is4() || ip.Is4In6() {
 		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
 		in.Family, in.Addr = unix.AF_INET, ip.Unmap().As4()
-		port(&in.Port)
+		binary.BigEndian.PutUint16(portBytes(&in.Port), ap.Port())
 		return unix.SizeofSockaddrInet4
 	}
 	in := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
 	in.Family, in.Addr = unix.AF_INET6, ip.As16()
-	port(&in.Port)
+	binary.BigEndian.PutUint16(portBytes(&in.Port), ap.Port())
 	if z := ip.Zone(); z != "" {
 		if ifi, err := net.InterfaceByName(z); err == nil {
 			in.Scope_id = uint32(ifi.Index)
