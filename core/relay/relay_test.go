@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -203,6 +204,63 @@ func TestBulkBothWaysWithHalfClose(t *testing.T) {
 	}
 	if r := p.result(t); r.Term != "" {
 		t.Errorf("ended as %+v", r)
+	}
+}
+
+// TestClientDoneBeforeConnect: what a client sent and its half-close,
+// both waiting before the server was even dialled, reach the server
+// (read at once when the connect completes, before the client's socket
+// is registered), and the answer comes back.
+func TestClientDoneBeforeConnect(t *testing.T) {
+	for _, size := range []int{64, 64 << 10} { // a message; more than the loop's buffer (splice)
+		data := make([]byte, size)
+		rand.Read(data)
+		addr := server(t, func(c net.Conn) {
+			got, _ := io.ReadAll(c)
+			if bytes.Equal(got, data) {
+				c.Write([]byte("intact"))
+			} else {
+				c.Write([]byte(fmt.Sprintf("%d bytes, not the %d sent", len(got), len(data))))
+			}
+		})
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dial(t, ln.Addr().String())
+		rl, err := Detach(ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, _ := acceptOne(t, rl)
+		rl.Close()
+		if _, err := c.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		c.CloseWrite()
+		ended := make(chan Result, 1)
+		_, err = newEngine(t, 1).Dial(nil, netip.MustParseAddrPort(addr), time.Second, fd, Options{}, handler{
+			func(err error) {
+				if err != nil {
+					t.Errorf("connect: %v", err)
+					Close(fd)
+				}
+			},
+			func(r Result) { ended <- r }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(c); err != nil || string(got) != "intact" {
+			t.Fatalf("%d bytes: the server answered %q (%v)", size, got, err)
+		}
+		select {
+		case r := <-ended:
+			if r.Term != "" {
+				t.Errorf("%d bytes: ended as %+v", size, r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d bytes: the session did not end within 5s", size)
+		}
 	}
 }
 

@@ -103,14 +103,24 @@ func (s *Session) connectDone(failed bool) {
 	s.up = dir{src: &s.cli, dst: &s.srv, counted: s.opts.In, lastRecv: l.now, lastSent: l.now}
 	s.down = dir{src: &s.srv, dst: &s.cli, counted: s.opts.Out, lastRecv: l.now, lastSent: l.now}
 	s.up.other, s.down.other = &s.down, &s.up
-	if err := l.add(&s.cli); err != nil {
-		unix.Close(s.cli.fd)
-		s.cli.fd = -1
-		s.finish(Result{Term: "ID"})
+	s.reschedule()
+	// The client most often spoke while the connect went on (a request
+	// sent right after its own connect), and a socket just accepted takes
+	// writes: read and write it before waiting for it to say so. The
+	// request then leaves in this turn of the loop, not two later (its
+	// EPOLLOUT edge, then its EPOLLIN: HAProxy reads the client before
+	// connecting and leaves in the next turn), and registering the socket
+	// after the read drained it raises no EPOLLIN edge that would cost a
+	// read finding nothing. A client that has not spoken costs one read
+	// returning EAGAIN.
+	s.cli.readable, s.cli.writable = true, true
+	s.step()
+	if s.ended {
 		return
 	}
-	s.reschedule()
-	s.step() // the server may have spoken already
+	if err := l.add(&s.cli); err != nil {
+		s.finish(Result{Term: "ID"})
+	}
 }
 
 // connectFailed gives up the connect: the server's socket is closed, the
