@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"time"
 )
 
@@ -134,16 +135,17 @@ func (c *Core) Stats() []StatRow {
 	var rows []StatRow
 	for _, p := range c.top().proxies {
 		if f := p.fe; f != nil {
-			rows = append(rows, f.statRows(now)...)
+			rows = f.appendStatRows(rows, now)
 		}
 		if b := p.be; b != nil {
-			rows = append(rows, b.statRows(now)...)
+			rows = b.appendStatRows(rows, now)
 		}
 	}
 	return rows
 }
 
-func (f *Frontend) statRows(now time.Time) []StatRow {
+// appendStatRows appends the frontend's row and its listeners'.
+func (f *Frontend) appendStatRows(rows []StatRow, now time.Time) []StatRow {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	status := "OPEN"
@@ -163,7 +165,7 @@ func (f *Frontend) statRows(now time.Time) []StatRow {
 	fe.ConnRate, fe.ConnRateMax = f.cnt.ConnRate.read(now), f.cnt.ConnRate.Max()
 	fe.ConnTot = f.cnt.ConnTot.Load()
 	fe.EReq = f.cnt.Ereq.Load()
-	rows := []StatRow{fe}
+	rows = append(rows, fe)
 	for _, l := range f.listeners {
 		st := "OPEN"
 		switch {
@@ -209,11 +211,16 @@ func fillBackendish(r *StatRow, c *Counters, now time.Time) {
 	}
 }
 
-func (b *Backend) statRows(now time.Time) []StatRow {
+// appendStatRows appends the servers' rows and the BACKEND row, growing
+// rows once for all of them: a row is ~900 bytes, and growing by appends
+// copied the rows at every doubling, in a slice of its own per backend
+// (perf under a loop of `show stat` with 1,000 servers: 6% of pivotd's
+// CPU in growslice, and the collections of that garbage more).
+func (b *Backend) appendStatRows(rows []StatRow, now time.Time) []StatRow {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	set := b.set.Load()
-	var rows []StatRow
+	rows = slices.Grow(rows, len(b.servers)+1)
 	for _, s := range b.servers {
 		rows = append(rows, s.statRowLocked(now))
 	}

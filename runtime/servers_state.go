@@ -61,7 +61,7 @@ func writeServersConn(w io.Writer, rows []core.StatRow, backend string, threads 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[%d]\n", threads)
 	for _, r := range servers {
-		used := usedMax(r)
+		used := usedMax(&r)
 		fmt.Fprintf(&b, "%s/%s %d/%d %s %d - 5000 %d %d %d 0 0 -1 0%s\n",
 			r.Proxy, r.Name, r.ProxyID, r.ID, orDash(r.IP), r.Port, r.SCur, used, used, idle)
 	}

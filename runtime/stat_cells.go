@@ -16,7 +16,7 @@ type statEnv struct {
 // statCells fills the columns that apply to r, following HAProxy 2.6's
 // fill rules for a TCP proxy: columns of HTTP features are unset, or 0
 // where HAProxy prints 0 in TCP mode too.
-func statCells(r core.StatRow, env statEnv) [numStatFields]cell {
+func statCells(r *core.StatRow, env statEnv) [numStatFields]cell {
 	var c [numStatFields]cell
 	c[stPxname] = cellStr(r.Proxy)
 	c[stSvname] = cellStr(r.Name)
@@ -46,7 +46,7 @@ func statCells(r core.StatRow, env statEnv) [numStatFields]cell {
 	return c
 }
 
-func fillFrontend(c *[numStatFields]cell, r core.StatRow) {
+func fillFrontend(c *[numStatFields]cell, r *core.StatRow) {
 	c[stSlim] = cellNum(r.SLim)
 	c[stDreq] = cellNum(0)
 	c[stDresp] = cellNum(0)
@@ -67,7 +67,7 @@ func fillFrontend(c *[numStatFields]cell, r core.StatRow) {
 	c[stDses] = cellNum(0)
 }
 
-func fillListener(c *[numStatFields]cell, r core.StatRow, env statEnv) {
+func fillListener(c *[numStatFields]cell, r *core.StatRow, env statEnv) {
 	c[stSlim] = cellNum(r.SLim)
 	c[stDreq] = cellNum(0)
 	c[stDresp] = cellNum(0)
@@ -80,7 +80,7 @@ func fillListener(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 }
 
 // fillBackendish fills what servers and backends share.
-func fillBackendish(c *[numStatFields]cell, r core.StatRow) {
+func fillBackendish(c *[numStatFields]cell, r *core.StatRow) {
 	c[stQcur] = cellNum(r.QCur)
 	c[stQmax] = cellNum(r.QMax)
 	c[stDresp] = cellNum(0)
@@ -111,7 +111,7 @@ func fillBackendish(c *[numStatFields]cell, r core.StatRow) {
 	c[stUweight] = cellNum(r.UWeight)
 }
 
-func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
+func fillServer(c *[numStatFields]cell, r *core.StatRow, env statEnv) {
 	fillBackendish(c, r)
 	c[stSlim] = cellNumIf(r.SLim > 0, r.SLim)
 	c[stQlimit] = cellNumIf(r.QLimit > 0, r.QLimit)
@@ -163,14 +163,14 @@ func fillServer(c *[numStatFields]cell, r core.StatRow, env statEnv) {
 // usedMax stands in for HAProxy's largest count of server connections in
 // use, which also counts the connections of health checks: a server
 // that was ever checked has needed at least one.
-func usedMax(r core.StatRow) int64 {
+func usedMax(r *core.StatRow) int64 {
 	if r.CheckNum > core.CheckInit || r.AgentNum > core.CheckInit {
 		return max(r.ConnsMax, 1)
 	}
 	return r.ConnsMax
 }
 
-func fillBackend(c *[numStatFields]cell, r core.StatRow, env statEnv) {
+func fillBackend(c *[numStatFields]cell, r *core.StatRow, env statEnv) {
 	fillBackendish(c, r)
 	c[stSlim] = cellNum(r.SLim)
 	c[stDreq] = cellNum(0)

@@ -35,7 +35,7 @@ var moduleFields = func() []typedField {
 
 // moduleValue is module column i of row r: the HTTP/1 columns count a
 // backend's HTTP health checks, as HAProxy counts them; the rest is 0.
-func moduleValue(i int, r core.StatRow) int64 {
+func moduleValue(i int, r *core.StatRow) int64 {
 	switch moduleFields[i].name {
 	case "h1_total_connections", "h1_total_streams":
 		return r.H1Conns
@@ -63,12 +63,13 @@ var moduleHeader = func() string {
 	return b.String()
 }()
 
-// writeModuleCSV writes a row's cells after "-,".
-func writeModuleCSV(b *strings.Builder, r core.StatRow) {
+// appendModuleCSV appends a row's cells after "-,".
+func appendModuleCSV(b []byte, r *core.StatRow) []byte {
 	for i := range moduleFields {
 		if moduleApplies(i, r.Type) {
-			b.WriteString(strconv.FormatInt(moduleValue(i, r), 10))
+			b = strconv.AppendInt(b, moduleValue(i, r), 10)
 		}
-		b.WriteByte(',')
+		b = append(b, ',')
 	}
+	return b
 }

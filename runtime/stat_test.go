@@ -146,7 +146,7 @@ func TestListenerRowFormat(t *testing.T) {
 	for _, format := range []string{"", "typed"} {
 		req, _ := parseShowStat(strings.Fields(format))
 		var b bytes.Buffer
-		if err := writeStatRows(&b, rows, rows, req, true); err != nil {
+		if err := writeStatRows(&b, rows, req, true, true); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, "stat_listener"+map[string]string{"": ".csv", "typed": "_typed.txt"}[format], b.Bytes())

@@ -35,7 +35,7 @@ func writeStatTyped(w io.Writer, objs []statObject, desc bool) {
 		for i, f := range moduleFields {
 			if moduleApplies(i, o.row.Type) {
 				b.WriteString(prefix)
-				writeTypedField(&b, numStatFields+i, f, f.tags, cellNum(moduleValue(i, *o.row)), desc)
+				writeTypedField(&b, numStatFields+i, f, f.tags, cellNum(moduleValue(i, o.row)), desc)
 			}
 		}
 		io.WriteString(w, b.String())
@@ -90,7 +90,7 @@ func writeStatJSON(w io.Writer, objs []statObject) {
 		for i, f := range moduleFields {
 			if moduleApplies(i, o.row.Type) {
 				b.WriteString("," + head)
-				writeJSONField(&b, numStatFields+i, f, f.tags, cellNum(moduleValue(i, *o.row)))
+				writeJSONField(&b, numStatFields+i, f, f.tags, cellNum(moduleValue(i, o.row)))
 				b.WriteByte('}')
 			}
 		}
