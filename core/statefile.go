@@ -385,6 +385,9 @@ func (c *Core) restoreServerLine(f []string) error {
 		admin &^= AdminConfigMaint // made ready since: the maintenance is lifted
 	}
 	s.admin = admin
+	// Maintenance pauses an enabled check, as entering it does at run
+	// time (show servers state's 0x8); a lifted `disabled` unpauses it.
+	s.check.paused = admin.Maint() && (s.check.enabled || s.admin&AdminConfigMaint != 0)
 	switch {
 	case admin.Maint():
 		s.op = OpStopped

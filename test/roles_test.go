@@ -482,7 +482,7 @@ listen redis
 	waitAdminAlive(t, sock)
 	onlyMaster("first start")
 	p.signal(syscall.SIGTERM)
-	p.wait(5 * time.Second)
+	p.expectExit0(5*time.Second, " after SIGTERM")
 
 	// A life without checks leaves r2 UP in the state file...
 	write("")
@@ -493,7 +493,7 @@ listen redis
 		t.Fatalf("without checks r2 is %q; want it running (no check)", st)
 	}
 	p.signal(syscall.SIGTERM)
-	p.wait(5 * time.Second)
+	p.expectExit0(5*time.Second, " after SIGTERM")
 	// ...which does not put it back in rotation once role checks run.
 	write(roleChecks)
 	startPivotOpts(t, "", pivotOpts{paths: []string{cfg}})
