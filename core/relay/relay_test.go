@@ -220,7 +220,7 @@ func TestClientDoneBeforeConnect(t *testing.T) {
 			if bytes.Equal(got, data) {
 				c.Write([]byte("intact"))
 			} else {
-				c.Write([]byte(fmt.Sprintf("%d bytes, not the %d sent", len(got), len(data))))
+				fmt.Fprintf(c, "%d bytes, not the %d sent", len(got), len(data))
 			}
 		})
 		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
