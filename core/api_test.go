@@ -405,3 +405,22 @@ backend srr
 		}
 	}
 }
+
+// TestMaxPipes: maxpipes defaults to a quarter of the global maxconn, as
+// HAProxy's, and a reload changes it.
+func TestMaxPipes(t *testing.T) {
+	c := startCore(t, "global\n    maxconn 4000\nbackend b\n")
+	if got := c.Info().MaxPipes; got != 1000 {
+		t.Errorf("maxpipes %d with maxconn 4000; want 1000", got)
+	}
+	next, err := config.Parse("test.cfg", []byte("global\n    maxconn 4000\n    maxpipes 8\nbackend b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Info().MaxPipes; got != 8 {
+		t.Errorf("maxpipes %d after a reload to 8", got)
+	}
+}

@@ -391,6 +391,7 @@ func (c *Core) Start() error {
 	if err != nil {
 		return err
 	}
+	engine.SetMaxPipes(maxPipes(c.top().cfg))
 	c.relay = engine
 	var opened []*Frontend
 	for _, p := range c.top().proxies {
@@ -668,6 +669,15 @@ func globalMaxconn(cfg *config.Config) int {
 		return h
 	}
 	return config.DefaultGlobalMaxConn
+}
+
+// maxPipes is `global maxpipes`, or a quarter of the global maxconn, as
+// HAProxy's default.
+func maxPipes(cfg *config.Config) int {
+	if cfg.Global.MaxPipes > 0 {
+		return cfg.Global.MaxPipes
+	}
+	return max(globalMaxconn(cfg)/4, 1)
 }
 
 // frontendMaxconn is the proxy's maxconn or, as in HAProxy, the global

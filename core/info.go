@@ -29,6 +29,9 @@ type Info struct {
 	Listeners     int // frontend listeners open now
 	DroppedLogs   uint64
 	BytesOut      int64 // bytes sent to clients and servers
+	// MaxPipes bounds the splice pipes; PipesUsed are held by sessions
+	// streaming, PipesFree kept spare by the event loops.
+	MaxPipes, PipesUsed, PipesFree int64
 }
 
 // Info returns the process-wide counters and limits.
@@ -48,6 +51,7 @@ func (c *Core) Info() Info {
 		SessRateLimit: c.sessRateLimit.Load(),
 		Stopping:      c.stopping.Load(),
 	}
+	in.MaxPipes, in.PipesUsed, in.PipesFree = c.relay.Pipes()
 	var rl syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
 		in.Ulimit = int(rl.Cur)

@@ -339,6 +339,10 @@ func (r *reload) apply() {
 		c.global.setLimit(n)
 		r.notef("global maxconn %d", n)
 	}
+	if n := maxPipes(r.cfg); n != maxPipes(r.old.cfg) {
+		c.relay.SetMaxPipes(n)
+		r.notef("global maxpipes %d", n)
+	}
 	// Sockets that move are freed before any frontend takes them.
 	for _, fp := range r.frontends {
 		for nl, ol := range fp.moved {

@@ -196,8 +196,8 @@ var infoFields = [numInfoFields]typedField{
 }
 
 // infoCells fills the fields from in. Fields of features pivot does not
-// have (TLS, compression, pipes, peers, pools) are 0, as HAProxy prints
-// them when unused. version is also the build information.
+// have (TLS, compression, peers, pools) are 0, as HAProxy prints them
+// when unused. version is also the build information.
 func infoCells(in core.Info, version, releaseDate, node string) [numInfoFields]cell {
 	var c [numInfoFields]cell
 	for i := range c {
@@ -219,6 +219,9 @@ func infoCells(in core.Info, version, releaseDate, node string) [numInfoFields]c
 	c[inUlimitN] = cellNum(int64(in.Ulimit))
 	c[inMaxsock] = cellNum(int64(in.Ulimit))
 	c[inMaxconn] = cellNum(int64(in.Maxconn))
+	c[inMaxpipes] = cellNum(in.MaxPipes)
+	c[inPipesUsed] = cellNum(in.PipesUsed)
+	c[inPipesFree] = cellNum(in.PipesFree)
 	c[inHardMaxconn] = cellNum(int64(in.HardMaxconn))
 	c[inCurrConns] = cellNum(in.CurrConns)
 	c[inCumConns] = cellNum(in.CumConns)

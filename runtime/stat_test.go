@@ -347,6 +347,7 @@ func fixedInfo() core.Info {
 		Nbthread: 2, Ulimit: 20000, Maxconn: 9981, HardMaxconn: 9981,
 		CurrConns: 3, CumConns: 410, ConnRate: 2, ConnRateMax: 9, ConnRateLimit: 100,
 		SessRate: 2, SessRateMax: 8, Listeners: 4, DroppedLogs: 1, BytesOut: 61226,
+		MaxPipes: 2495, PipesUsed: 2, PipesFree: 1,
 	}
 }
 

@@ -341,7 +341,7 @@ func TestCompatMaxconn(t *testing.T) {
 		compatStep{desc: "show info limits", do: func(t *testing.T, p *compatPair, d *compatDaemon) string {
 			var out []string
 			for _, l := range strings.Split(send(t, d.Sock("admin"), "show info"), "\n") {
-				for _, k := range []string{"Maxconn:", "ConnRateLimit:", "SessRateLimit:"} {
+				for _, k := range []string{"Maxconn:", "Maxpipes:", "ConnRateLimit:", "SessRateLimit:"} {
 					if strings.HasPrefix(l, k) {
 						out = append(out, l)
 					}

@@ -139,11 +139,13 @@ func (h *haproxyProc) stop() bool {
 }
 
 // compatGlobal is the global section every scenario starts with: the three
-// sockets of the transcripts and a fixed maxconn (HAProxy's default
-// depends on ulimit).
+// sockets of the transcripts, a fixed maxconn (HAProxy's default depends
+// on ulimit) and maxpipes (HAProxy's default depends on the proxies'
+// splice options, which pivot does without).
 const compatGlobal = `
 global
     maxconn 4096
+    maxpipes 64
     stats socket $DIR/admin.sock mode 600 level admin
     stats socket $DIR/oper.sock mode 600 level operator
     stats socket $DIR/user.sock mode 600 level user

@@ -71,6 +71,10 @@ func (p *plan) runs(ms ...metric) bool {
 // descriptor limit allows.
 var maxconn = 40000
 
+// maxpipes is the proxies' global maxpipes: the bulk workload's four
+// streams splice through 8 at most.
+const maxpipes = 64
+
 // raiseFDLimit raises the descriptor limit as far as allowed (the
 // children inherit it) and returns it.
 func raiseFDLimit() int {
@@ -112,13 +116,12 @@ func run(c *cli.Context) error {
 	// server ends) and 2n in the proxy: raise the limit if allowed, and
 	// fit the largest count under it.
 	fdLimit := raiseFDLimit()
-	// HAProxy reserves two descriptors per connection and, with splice,
-	// two per pipe (a quarter of maxconn): 2.5 per connection.
-	maxconn = min(40000, (fdLimit-200)*2/5)
+	// HAProxy reserves two descriptors per connection and two per pipe.
+	maxconn = min(40000, (fdLimit-200-2*maxpipes)/2)
 	for i, n := range p.idle {
 		if fit := (maxconn - 500) / 1000 * 1000; n > fit {
 			p.idle[i] = fit
-			p.notes = append(p.notes, fmt.Sprintf("Idle connections measured at %d instead of %d: the descriptor limit here is %d and cannot be raised (a proxied connection holds two descriptors in the proxy).", fit, n, fdLimit))
+			p.notes = append(p.notes, fmt.Sprintf("Idle connections measured at %d instead of %d: the descriptor limit here is %d and cannot be raised (a proxied connection holds two descriptors in the proxy, and its two ends two in the benchmark).", fit, n, fdLimit))
 		}
 	}
 	dir, err := os.MkdirTemp("", "pivot-bench")

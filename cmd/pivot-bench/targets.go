@@ -96,12 +96,16 @@ type section struct {
 
 // proxyConfig is the configuration HAProxy and pivotd both run: HAProxy's
 // best TCP settings for this machine (a thread per core, splice when it
-// pays), which pivot accepts as they are.
+// pays), which pivot accepts as they are. maxpipes is set rather than
+// left to its default, a quarter of maxconn, whose descriptors HAProxy
+// reserves at start: no workload splices more than 8 streams at once,
+// and the descriptors go to idle connections instead.
 func proxyConfig(sock string, sections []section) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     nbthread %d
     maxconn %d
+    maxpipes %d
     stats socket %s level admin
 
 defaults
@@ -110,7 +114,7 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
-`, numCPU(), maxconn, sock)
+`, numCPU(), maxconn, maxpipes, sock)
 	for _, s := range sections {
 		if s.fe == "" {
 			fmt.Fprintf(&b, "\nbackend %s\n", s.name)

@@ -20,6 +20,11 @@ var globalKeywords = map[string]globalKeyword{
 			g.MaxConn, _ = c.int(args[0], 1, maxInt)
 		}
 	}},
+	"maxpipes": {"maxpipes N", func(c *lineCtx, g *Global, args []string) {
+		if c.nargs(args, 1, 1) {
+			g.MaxPipes, _ = c.int(args[0], 0, maxInt)
+		}
+	}},
 	"stats socket": {"stats socket ADDR [mode OCTAL] [uid N] [gid N] [user NAME] [group NAME] [level user|operator|admin] [expose-fd listeners]", parseStatsSocket},
 	"stats timeout": {"stats timeout TIME", func(c *lineCtx, g *Global, args []string) {
 		if c.nargs(args, 1, 1) {

@@ -41,6 +41,10 @@ type Global struct {
 	// MaxConn caps concurrent client connections over the whole process.
 	// Zero means the built-in default (DefaultGlobalMaxConn).
 	MaxConn int
+	// MaxPipes caps the splice pipes held at once (each is two
+	// descriptors). Zero means the default, a quarter of the global
+	// maxconn, as HAProxy's.
+	MaxPipes int
 	// StatsSockets are the admin sockets, in declaration order.
 	StatsSockets []StatsSocket
 	// StatsTimeout is how long an admin connection may stay idle.

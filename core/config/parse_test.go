@@ -122,9 +122,9 @@ func TestParseAccepted(t *testing.T) {
 			func(c *Config) any { return c.Proxies[0].DefaultBackend }, "pg"},
 		{"default_backend may name a listen", "frontend fe\n    bind :1\n    default_backend l\nlisten l\n    bind :2\n",
 			func(c *Config) any { return c.Proxies[0].DefaultBackend }, "l"},
-		{"global", "global\n    maxconn 10000\n    stats timeout 30s\n    server-state-file /var/lib/pivot/state\n    server-state-base /var/lib/pivot\n    pidfile /run/pivot.pid\n    daemon\n    nbthread 4\n    hard-stop-after 5m\n",
+		{"global", "global\n    maxconn 10000\n    maxpipes 64\n    stats timeout 30s\n    server-state-file /var/lib/pivot/state\n    server-state-base /var/lib/pivot\n    pidfile /run/pivot.pid\n    daemon\n    nbthread 4\n    hard-stop-after 5m\n",
 			func(c *Config) any { g := c.Global; g.Pos = Pos{}; return g },
-			"{Pos:{File: Line:0} MaxConn:10000 StatsSockets:[] StatsTimeout:30s ServerStateFile:/var/lib/pivot/state ServerStateBase:/var/lib/pivot Logs:[] PidFile:/run/pivot.pid Daemon:true NbThread:4 HardStopAfter:5m0s}"},
+			"{Pos:{File: Line:0} MaxConn:10000 MaxPipes:64 StatsSockets:[] StatsTimeout:30s ServerStateFile:/var/lib/pivot/state ServerStateBase:/var/lib/pivot Logs:[] PidFile:/run/pivot.pid Daemon:true NbThread:4 HardStopAfter:5m0s}"},
 		{"stats sockets", "global\n    stats socket /run/pivot.sock mode 660 uid 0 gid 10 level admin expose-fd listeners\n    stats socket ipv4@127.0.0.1:9999 user haproxy group haproxy level user\n    stats socket unix@rel.sock\n    stats socket 127.0.0.1:9998\n",
 			func(c *Config) any {
 				var out []string

@@ -39,13 +39,14 @@ func goyield()
 type Engine struct {
 	loops []*Loop
 	next  atomic.Uint32
+	pipes pipeCount
 }
 
 // New starts n event loops (at least one).
 func New(n int) (*Engine, error) {
 	e := &Engine{}
 	for range max(n, 1) {
-		l, err := newLoop()
+		l, err := newLoop(&e.pipes)
 		if err != nil {
 			e.Close()
 			return nil, err
@@ -62,6 +63,25 @@ func (e *Engine) Loops() int {
 		return 0
 	}
 	return len(e.loops)
+}
+
+// SetMaxPipes bounds the splice pipes the sessions hold at once (global
+// maxpipes; 0: no bound). A direction that finds none left copies
+// through the loop's buffer instead: slower for a stream, never stuck.
+// Nil (no engine yet) ignores it.
+func (e *Engine) SetMaxPipes(n int) {
+	if e != nil {
+		e.pipes.limit.Store(int64(n))
+	}
+}
+
+// Pipes reports the bound on splice pipes, the pipes held by sessions
+// and those kept spare (nil: none).
+func (e *Engine) Pipes() (limit, used, free int64) {
+	if e == nil {
+		return 0, 0, 0
+	}
+	return e.pipes.limit.Load(), e.pipes.used.Load(), e.pipes.free.Load()
 }
 
 // Close stops the loops; sessions still relaying are cut (their done
@@ -200,13 +220,14 @@ type Loop struct {
 	now      time.Duration // since epoch, read once per wake-up
 	// buf is where small messages pass: one per loop is enough, since a
 	// message is written as soon as it is read.
-	buf      [copyBuf]byte
-	pipes    [][2]int // spare splice pipes
-	stopping bool
-	stopped  chan struct{}
+	buf       [copyBuf]byte
+	pipes     [][2]int // spare splice pipes
+	pipeCount *pipeCount
+	stopping  bool
+	stopped   chan struct{}
 }
 
-func newLoop() (*Loop, error) {
+func newLoop(pipes *pipeCount) (*Loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("relay: epoll_create: %w", err)
@@ -222,7 +243,7 @@ func newLoop() (*Loop, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("relay: epoll_ctl: %w", err)
 	}
-	return &Loop{epfd: epfd, evfd: evfd, ends: map[int32]*end{}, epoch: time.Now(), stopped: make(chan struct{})}, nil
+	return &Loop{epfd: epfd, evfd: evfd, ends: map[int32]*end{}, epoch: time.Now(), pipeCount: pipes, stopped: make(chan struct{})}, nil
 }
 
 // post runs fn on the loop's thread soon. Only the first command of a
@@ -341,6 +362,7 @@ func (l *Loop) stop() {
 		unix.Close(p[0])
 		unix.Close(p[1])
 	}
+	l.pipeCount.free.Add(-int64(len(l.pipes)))
 	unix.Close(l.evfd)
 	unix.Close(l.epfd)
 }

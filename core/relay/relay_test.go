@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -289,6 +290,85 @@ func TestServerToClientStream(t *testing.T) {
 	}
 }
 
+// TestPipeCount: a direction gets a pipe only while fewer than maxpipes
+// are held; one given back is kept spare and taken again first.
+func TestPipeCount(t *testing.T) {
+	var pc pipeCount
+	pc.limit.Store(1)
+	l, err := newLoop(&pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.stop()
+	var d1, d2 dir
+	count := func(step string, used, free int64) {
+		t.Helper()
+		if u, f := pc.used.Load(), pc.free.Load(); u != used || f != free {
+			t.Errorf("%s: %d held and %d spare, want %d and %d", step, u, f, used, free)
+		}
+	}
+	if !d1.takePipe(l) {
+		t.Fatal("no pipe for the first direction")
+	}
+	if d2.takePipe(l) {
+		t.Error("a second pipe with maxpipes 1")
+	}
+	count("one taken, one refused", 1, 0)
+	d1.releasePipe(l)
+	count("given back", 0, 1)
+	if !d2.takePipe(l) || d2.pipe != d1.pipe {
+		t.Error("the spare pipe was not taken again")
+	}
+	count("the spare taken", 1, 0)
+	d2.releasePipe(l)
+}
+
+// TestMaxPipesStreamsCopy: streams that find every pipe held copy
+// through the loop's buffer instead, and arrive intact; at most maxpipes
+// pipes were ever made.
+func TestMaxPipesStreamsCopy(t *testing.T) {
+	e := newEngine(t, 1)
+	e.SetMaxPipes(1)
+	sums := make(chan string, 4)
+	addr := server(t, func(c net.Conn) {
+		got, _ := io.ReadAll(c)
+		sums <- fmt.Sprintf("%x", sha256.Sum256(got))
+	})
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	want := fmt.Sprintf("%x", sha256.Sum256(data))
+	var ends []chan Result
+	for range 4 {
+		_, c, connected, ended := relayOne(t, e, addr, time.Second)
+		if err := <-connected; err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c.Write(data)
+			c.CloseWrite()
+		}()
+		ends = append(ends, ended)
+	}
+	for range 4 {
+		if got := <-sums; got != want {
+			t.Fatalf("a stream arrived altered (sha256 %s)", got)
+		}
+	}
+	for _, ended := range ends {
+		select {
+		case r := <-ended:
+			if r.Term != "" {
+				t.Errorf("a stream ended as %+v", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a stream did not end within 5s")
+		}
+	}
+	if limit, used, spare := e.Pipes(); limit != 1 || used != 0 || spare > 1 {
+		t.Errorf("after the streams: maxpipes %d, %d pipes held and %d spare; want 1, 0 and at most 1", limit, used, spare)
+	}
+}
+
 func TestIdleTimeoutNamesTheSide(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -344,14 +424,14 @@ func TestServerResetIsServerSide(t *testing.T) {
 }
 
 // relayOne accepts one connection from a new client and dials addr for
-// it; it returns the session and its two outcomes.
-func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Session, chan error, chan Result) {
+// it; it returns the session, the client's end and the two outcomes.
+func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Session, *net.TCPConn, chan error, chan Result) {
 	t.Helper()
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial(t, ln.Addr().String())
+	c := dial(t, ln.Addr().String())
 	rl, err := Detach(ln)
 	if err != nil {
 		t.Fatal(err)
@@ -370,12 +450,12 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, connected, ended
+	return s, c, connected, ended
 }
 
 func TestKill(t *testing.T) {
 	e := newEngine(t, 1)
-	s, connected, ended := relayOne(t, e, server(t, echo), 0)
+	s, _, connected, ended := relayOne(t, e, server(t, echo), 0)
 	if err := <-connected; err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +476,7 @@ func TestConnectRefused(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	_, connected, _ := relayOne(t, e, addr, 0)
+	_, _, connected, _ := relayOne(t, e, addr, 0)
 	if err := <-connected; !errors.Is(err, unix.ECONNREFUSED) {
 		t.Fatalf("connect to a closed port: %v, want ECONNREFUSED", err)
 	}
@@ -427,7 +507,7 @@ func TestConnectTimeout(t *testing.T) {
 	e := newEngine(t, 1)
 	addr := unanswered(t)
 	start := time.Now()
-	_, connected, _ := relayOne(t, e, addr, 200*time.Millisecond)
+	_, _, connected, _ := relayOne(t, e, addr, 200*time.Millisecond)
 	if err := <-connected; !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("connect ended with %v, want a timeout", err)
 	}
@@ -438,7 +518,7 @@ func TestConnectTimeout(t *testing.T) {
 
 func TestKillWhileConnecting(t *testing.T) {
 	e := newEngine(t, 1)
-	s, connected, _ := relayOne(t, e, unanswered(t), 0)
+	s, _, connected, _ := relayOne(t, e, unanswered(t), 0)
 	s.Kill()
 	select {
 	case err := <-connected:

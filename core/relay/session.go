@@ -340,15 +340,21 @@ func splice(from, to, n int) (int, error) {
 	return int(m), err
 }
 
-// takePipe gives d a pipe, a spare one if the loop has it.
+// takePipe gives d a pipe, a spare one if the loop has it, unless the
+// engine's pipes are all in use (maxpipes): the direction then copies.
 func (d *dir) takePipe(l *Loop) bool {
+	if !l.pipeCount.take() {
+		return false
+	}
 	if k := len(l.pipes); k > 0 {
 		d.pipe, l.pipes = l.pipes[k-1], l.pipes[:k-1]
+		l.pipeCount.free.Add(-1)
 		d.hasPipe = true
 		return true
 	}
 	var p [2]int
 	if unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC) != nil {
+		l.pipeCount.used.Add(-1)
 		return false
 	}
 	unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, pipeSize) // a smaller pipe still works
@@ -362,13 +368,32 @@ func (d *dir) releasePipe(l *Loop) {
 	if !d.hasPipe {
 		return
 	}
+	l.pipeCount.used.Add(-1)
 	if d.inPipe == 0 && len(l.pipes) < sparePipes {
 		l.pipes = append(l.pipes, d.pipe)
+		l.pipeCount.free.Add(1)
 	} else {
 		unix.Close(d.pipe[0])
 		unix.Close(d.pipe[1])
 	}
 	d.hasPipe, d.inPipe = false, 0
+}
+
+// pipeCount counts an engine's splice pipes: held by a direction (used,
+// which maxpipes bounds, as HAProxy's) or kept spare by a loop (free).
+type pipeCount struct {
+	limit, used, free atomic.Int64
+}
+
+// take counts one more pipe in use, unless that would pass the limit
+// (0: none).
+func (c *pipeCount) take() bool {
+	n := c.used.Add(1)
+	if lim := c.limit.Load(); lim > 0 && n > lim {
+		c.used.Add(-1)
+		return false
+	}
+	return true
 }
 
 // fail ends the session because side's socket failed.
