@@ -221,8 +221,8 @@ type Loop struct {
 	// buf is where small messages pass: one per loop is enough, since a
 	// message is written as soon as it is read.
 	buf       [copyBuf]byte
-	pipes     [][2]int // spare splice pipes
-	pipeCount *pipeCount
+	pipes     [][2]int   // spare splice pipes
+	pipeCount *pipeCount // the engine's, shared by its loops
 	stopping  bool
 	stopped   chan struct{}
 }
