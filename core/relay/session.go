@@ -266,7 +266,7 @@ func (d *dir) flush(s *Session) bool {
 func (d *dir) splice(s *Session) bool {
 	l := s.l
 	if !d.hasPipe && !d.takePipe(l) {
-		d.stream = false // no pipe to be had (descriptor limit): copy
+		d.stream = false // no pipe to be had (maxpipes, descriptor limit): copy
 		return true
 	}
 	n, err := splice(d.src.fd, d.pipe[1], pipeSize-d.inPipe)
