@@ -155,10 +155,11 @@ func waitFor(t *testing.T, d time.Duration, try func() error) {
 	t.Fatalf("after %v: %v", d, err)
 }
 
-// serverRow finds a server's stats row.
+// serverRow finds a server's stats row, or with server "BACKEND" the
+// backend's own.
 func serverRow(c *Core, backend, server string) (StatRow, error) {
 	for _, r := range c.Stats() {
-		if r.Type == RowServer && r.Proxy == backend && r.Name == server {
+		if (r.Type == RowServer || r.Type == RowBackend) && r.Proxy == backend && r.Name == server {
 			return r, nil
 		}
 	}

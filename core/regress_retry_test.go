@@ -57,11 +57,9 @@ listen app
 	if got, err := who(frontendAddr(t, c, "app")); got != "s2" {
 		t.Fatalf("redispatched connection reached %q (%v); want s2", got, err)
 	}
-	var be StatRow
-	for _, r := range c.Stats() {
-		if r.Type == RowBackend && r.Proxy == "app" {
-			be = r
-		}
+	be, err := serverRow(c, "app", "BACKEND")
+	if err != nil {
+		t.Fatal(err)
 	}
 	s1, err := serverRow(c, "app", "s1")
 	if err != nil {

@@ -224,23 +224,13 @@ func TestClientDoneBeforeConnect(t *testing.T) {
 				fmt.Fprintf(c, "%d bytes, not the %d sent", len(got), len(data))
 			}
 		})
-		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := dial(t, ln.Addr().String())
-		rl, err := Detach(ln)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fd, _ := acceptOne(t, rl)
-		rl.Close()
+		c, fd := acceptedClient(t)
 		if _, err := c.Write(data); err != nil {
 			t.Fatal(err)
 		}
 		c.CloseWrite()
 		ended := make(chan Result, 1)
-		_, err = newEngine(t, 1).Dial(nil, netip.MustParseAddrPort(addr), time.Second, fd, Options{}, handler{
+		_, err := newEngine(t, 1).Dial(nil, netip.MustParseAddrPort(addr), time.Second, fd, Options{}, handler{
 			func(err error) {
 				if err != nil {
 					t.Errorf("connect: %v", err)
@@ -423,9 +413,9 @@ func TestServerResetIsServerSide(t *testing.T) {
 	}
 }
 
-// relayOne accepts one connection from a new client and dials addr for
-// it; it returns the session, the client's end and the two outcomes.
-func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Session, *net.TCPConn, chan error, chan Result) {
+// acceptedClient connects a new test client to a listener of its own and
+// accepts it as pivotd does: the client's end, and the accepted socket.
+func acceptedClient(t *testing.T) (*net.TCPConn, int) {
 	t.Helper()
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -438,6 +428,14 @@ func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Ses
 	}
 	defer rl.Close()
 	fd, _ := acceptOne(t, rl)
+	return c, fd
+}
+
+// relayOne accepts one connection from a new client and dials addr for
+// it; it returns the session, the client's end and the two outcomes.
+func relayOne(t *testing.T, e *Engine, addr string, timeout time.Duration) (*Session, *net.TCPConn, chan error, chan Result) {
+	t.Helper()
+	c, fd := acceptedClient(t)
 	connected, ended := make(chan error, 1), make(chan Result, 1)
 	s, err := e.Dial(nil, netip.MustParseAddrPort(addr), timeout, fd, Options{}, handler{
 		func(err error) {
